@@ -1,0 +1,65 @@
+#include "stats.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+
+#include "fs_error.h"
+
+void fs_sample_init(fs_sample *s)
+{
+    s->v = NULL;
+    s->n = s->cap = 0;
+}
+
+void fs_sample_fini(fs_sample *s)
+{
+    free(s->v);
+    fs_sample_init(s);
+}
+
+void fs_sample_push(fs_sample *s, double x)
+{
+    if (__builtin_expect(s->n == s->cap, 0)) s->v = fs_xgrow(s->v, &s->cap, s->n + 1, sizeof *s->v);
+    s->v[s->n++] = x;
+}
+
+double fs_quantile_sorted(const double *sorted, size_t n, double q)
+{
+    if (n == 0) return NAN;
+    return gsl_stats_quantile_from_sorted_data(sorted, 1, n, q);
+}
+
+void fs_sample_summarize(fs_sample *s, fs_summary *out)
+{
+    out->count = s->n;
+    if (s->n == 0) {
+        out->mean = out->std = out->min = out->max = NAN;
+        out->p50 = out->p90 = out->p95 = out->p99 = out->p999 = NAN;
+        return;
+    }
+    gsl_sort(s->v, 1, s->n);
+    out->mean = gsl_stats_mean(s->v, 1, s->n);
+    out->std = s->n > 1 ? gsl_stats_sd_m(s->v, 1, s->n, out->mean) : 0.0;
+    out->min = s->v[0];
+    out->max = s->v[s->n - 1];
+    out->p50 = fs_quantile_sorted(s->v, s->n, 0.50);
+    out->p90 = fs_quantile_sorted(s->v, s->n, 0.90);
+    out->p95 = fs_quantile_sorted(s->v, s->n, 0.95);
+    out->p99 = fs_quantile_sorted(s->v, s->n, 0.99);
+    out->p999 = fs_quantile_sorted(s->v, s->n, 0.999);
+}
+
+int fs_batch_means(const double *data, size_t n, size_t batches, double *mean, double *se)
+{
+    if (batches < 2 || n < batches) return -1;
+    size_t per = n / batches;
+    double *bm = fs_xmalloc(batches * sizeof *bm);
+    for (size_t b = 0; b < batches; b++) bm[b] = gsl_stats_mean(data + b * per, 1, per);
+    *mean = gsl_stats_mean(bm, 1, batches);
+    *se = gsl_stats_sd_m(bm, 1, batches, *mean) / sqrt((double)batches);
+    free(bm);
+    return 0;
+}

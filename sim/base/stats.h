@@ -1,0 +1,44 @@
+/*
+ * stats.h — sample storage and summary statistics.
+ *
+ * fs_sample keeps every value (one double per finished request per latency metric: exact
+ * percentiles need them all). Percentiles interpolate linearly between order statistics, as
+ * numpy's default and GSL's gsl_stats_quantile_from_sorted_data do: for a fraction q of n sorted
+ * values, position (n - 1) q.
+ *
+ * Ownership: an fs_sample owns its array; fs_sample_fini releases it. fs_sample_summarize sorts
+ * the values in place (the insertion order is lost).
+ */
+#ifndef FS_STATS_H
+#define FS_STATS_H
+
+#include <stddef.h>
+
+typedef struct fs_sample {
+    double *v;
+    size_t n, cap;
+} fs_sample;
+
+typedef struct fs_summary {
+    size_t count;
+    double mean, std, min, max;
+    double p50, p90, p95, p99, p999;
+} fs_summary;
+
+void fs_sample_init(fs_sample *s);
+void fs_sample_fini(fs_sample *s);
+void fs_sample_push(fs_sample *s, double x);
+
+/* Sort and summarise; an empty sample gives count 0 and NaN elsewhere. std is the sample
+ * standard deviation (n - 1). */
+void fs_sample_summarize(fs_sample *s, fs_summary *out);
+
+/* Quantile of sorted data, linear interpolation (numpy's default). */
+double fs_quantile_sorted(const double *sorted, size_t n, double q);
+
+/* Batch means over data in time order: split into `batches` equal consecutive batches (a
+ * remainder at the end is dropped), return the grand mean and its standard error
+ * sd(batch means) / sqrt(batches). Returns -1 when n < batches or batches < 2. */
+int fs_batch_means(const double *data, size_t n, size_t batches, double *mean, double *se);
+
+#endif
