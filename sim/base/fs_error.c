@@ -63,7 +63,7 @@ const char *fs_error_format(const fs_error *err, char *buf, size_t size)
     return buf;
 }
 
-static void oom(size_t size)
+void fs_oom(size_t size)
 {
     fprintf(stderr, "fleetsim: out of memory (allocating %zu bytes)\n", size);
     abort();
@@ -72,21 +72,21 @@ static void oom(size_t size)
 void *fs_xmalloc(size_t size)
 {
     void *p = malloc(size ? size : 1);
-    if (!p) oom(size);
+    if (!p) fs_oom(size);
     return p;
 }
 
 void *fs_xcalloc(size_t count, size_t size)
 {
     void *p = calloc(count ? count : 1, size ? size : 1);
-    if (!p) oom(count * size);
+    if (!p) fs_oom(count * size);
     return p;
 }
 
 void *fs_xrealloc(void *p, size_t size)
 {
     void *q = realloc(p, size ? size : 1);
-    if (!q) oom(size);
+    if (!q) fs_oom(size);
     return q;
 }
 
@@ -103,7 +103,7 @@ void *fs_xgrow(void *p, size_t *cap, size_t need, size_t elem)
     if (need <= *cap) return p;
     size_t c = *cap ? *cap : 16;
     while (c < need) {
-        if (c > ((size_t)-1) / 2 / elem) oom(need * elem);
+        if (c > ((size_t)-1) / 2 / elem) fs_oom(need * elem);
         c *= 2;
     }
     *cap = c;

@@ -47,6 +47,9 @@ char *fs_xstrdup(const char *s);
 /* Grow *cap geometrically until it holds `need` elements of `elem` bytes; returns the block. */
 void *fs_xgrow(void *p, size_t *cap, size_t need, size_t elem);
 
+/* Report that `size` bytes could not be had and abort (for allocators other than malloc). */
+void fs_oom(size_t size) __attribute__((noreturn));
+
 /* A bug, not bad input: print where and abort. */
 void fs_panic(const char *file, int line, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 3, 4)));

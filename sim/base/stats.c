@@ -1,7 +1,9 @@
 #include "stats.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
@@ -62,4 +64,40 @@ int fs_batch_means(const double *data, size_t n, size_t batches, double *mean, d
     *se = gsl_stats_sd_m(bm, 1, batches, *mean) / sqrt((double)batches);
     free(bm);
     return 0;
+}
+
+void fs_metrics_add(fs_metrics *m, const char *name, const char *stat, double value, const char *unit)
+{
+    m->v = fs_xgrow(m->v, &m->cap, m->n + 1, sizeof *m->v);
+    fs_metric *x = &m->v[m->n++];
+    snprintf(x->name, sizeof x->name, "%s", name);
+    snprintf(x->stat, sizeof x->stat, "%s", stat);
+    snprintf(x->unit, sizeof x->unit, "%s", unit);
+    x->value = value;
+}
+
+void fs_metrics_add_summary(fs_metrics *m, const char *name, const fs_summary *s, const char *unit)
+{
+    fs_metrics_add(m, name, "mean", s->mean, unit);
+    fs_metrics_add(m, name, "median", s->p50, unit);
+    fs_metrics_add(m, name, "std", s->std, unit);
+    fs_metrics_add(m, name, "p90", s->p90, unit);
+    fs_metrics_add(m, name, "p95", s->p95, unit);
+    fs_metrics_add(m, name, "p99", s->p99, unit);
+    fs_metrics_add(m, name, "p99.9", s->p999, unit);
+    fs_metrics_add(m, name, "max", s->max, unit);
+}
+
+const fs_metric *fs_metrics_find(const fs_metrics *m, const char *name, const char *stat)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->v[i].name, name) == 0 && strcmp(m->v[i].stat, stat) == 0) return &m->v[i];
+    return NULL;
+}
+
+void fs_metrics_fini(fs_metrics *m)
+{
+    free(m->v);
+    m->v = NULL;
+    m->n = m->cap = 0;
 }

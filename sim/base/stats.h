@@ -41,4 +41,27 @@ double fs_quantile_sorted(const double *sorted, size_t n, double q);
  * sd(batch means) / sqrt(batches). Returns -1 when n < batches or batches < 2. */
 int fs_batch_means(const double *data, size_t n, size_t batches, double *mean, double *se);
 
+/*
+ * A named result, in the long format the results store keeps: ("ttft", "p99", 812.5, "ms"),
+ * ("request_throughput", "value", 39.8, "req/s"). fs_metrics owns its array; the strings are
+ * copied in (truncated to the field sizes, which every name fleetsim makes fits).
+ */
+typedef struct fs_metric {
+    char name[40];
+    char stat[16];
+    char unit[16];
+    double value;
+} fs_metric;
+
+typedef struct fs_metrics {
+    fs_metric *v;
+    size_t n, cap;
+} fs_metrics;
+
+void fs_metrics_add(fs_metrics *m, const char *name, const char *stat, double value, const char *unit);
+/* Add mean, median, std, p90, p95, p99, p99.9 and max of a summary under one name. */
+void fs_metrics_add_summary(fs_metrics *m, const char *name, const fs_summary *s, const char *unit);
+const fs_metric *fs_metrics_find(const fs_metrics *m, const char *name, const char *stat);
+void fs_metrics_fini(fs_metrics *m);
+
 #endif

@@ -1,0 +1,291 @@
+/* The fleetsim command line: argument parsing and the `run` orchestration. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu.h"
+#include "scenario.h"
+#include "sim.h"
+#include "store.h"
+
+#define EXIT_RUN_FAILED 1
+#define EXIT_INPUT 2
+#define EXIT_INTERRUPTED 130
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static void print_error(const fs_error *err)
+{
+    char buf[1400];
+    fprintf(stderr, "fleetsim: %s\n", fs_error_format(err, buf, sizeof buf));
+}
+
+static const char usage_main[] =
+    "usage: fleetsim <command> [options]\n"
+    "\n"
+    "A discrete-event simulator of inference fleets: traffic from traces or synthetic load,\n"
+    "served by modelled GPU replicas behind a router, measured against latency SLOs, with every\n"
+    "result stored in SQLite.\n"
+    "\n"
+    "commands:\n"
+    "  run SCENARIO     simulate a scenario file; print the summary, store the run\n"
+    "  catalog          list the GPU types a fleet may name\n"
+    "  version          print the version\n"
+    "\n"
+    "`fleetsim <command> --help` describes a command. Scenario keys: scenarios/REFERENCE.md.\n";
+
+static const char usage_run[] =
+    "usage: fleetsim run SCENARIO [options]\n"
+    "\n"
+    "Simulate SCENARIO (a JSON file), print a summary on stdout and store the run in a SQLite\n"
+    "database (tables runs, metrics, requests, timeseries).\n"
+    "\n"
+    "options:\n"
+    "  --set PATH=VALUE   override a scenario key, e.g. --set workload.rate=40 or\n"
+    "                     --set deployments[0].replicas=8 (VALUE is JSON, else a string);\n"
+    "                     repeatable, applied in order\n"
+    "  --seed N           override the scenario's seed\n"
+    "  --db FILE          results database (default results.db; created if missing)\n"
+    "  --no-db            do not store the run\n"
+    "  --requests         also store one row per request (same as output.requests=true)\n"
+    "  --json             print the summary as one JSON object (vLLM benchmark key names)\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "exit status: 0 done; 1 the results database failed; 2 bad usage or input (nothing is\n"
+    "stored for a rejected scenario); 130 interrupted (the run is marked 'interrupted').\n";
+
+/* ---- the sink that streams rows into the store ---- */
+
+typedef struct store_sink {
+    store *st;
+    int64_t run_id;
+    bool requests;
+    bool db_failed;
+} store_sink;
+
+static double ns_to_s(fs_time t) { return t < 0 ? NAN : fs_time_to_s(t); }
+
+static int sink_request(void *ctx, const sim_request_row *row, fs_error *err)
+{
+    store_sink *k = ctx;
+    if (!k->requests) return 0;
+    store_request r = {
+        .id = row->id, .deployment = row->deployment, .replica = row->replica,
+        .arrival_s = ns_to_s(row->arrival), .start_s = ns_to_s(row->start),
+        .first_token_s = ns_to_s(row->first_token), .done_s = ns_to_s(row->done),
+        .input_tokens = row->input_tokens, .output_tokens = row->output_tokens,
+        .finished = row->finished, .measured = row->measured,
+    };
+    if (store_request_add(k->st, k->run_id, &r, err) == 0) return 0;
+    k->db_failed = true;
+    return -1;
+}
+
+static int sink_sample(void *ctx, fs_time t, const char *name, double value, fs_error *err)
+{
+    store_sink *k = ctx;
+    if (store_sample_add(k->st, k->run_id, fs_time_to_s(t), name, value, err) == 0) return 0;
+    k->db_failed = true;
+    return -1;
+}
+
+/* ---- run ---- */
+
+typedef struct run_args {
+    const char *scenario;
+    const char *db;
+    const char **sets;
+    int nsets;
+    bool has_seed, json, requests;
+    uint64_t seed;
+} run_args;
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!s || !*s || *s == '-') return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "fleetsim: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(see fleetsim run --help)\n");
+    va_end(ap);
+    return EXIT_INPUT;
+}
+
+static int parse_run_args(int argc, char **argv, run_args *a)
+{
+    a->db = "results.db";
+    a->sets = calloc((size_t)argc, sizeof *a->sets);
+    if (!a->sets) fs_oom((size_t)argc * sizeof *a->sets);
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            fputs(usage_run, stdout);
+            return -1;
+        } else if (strcmp(arg, "--set") == 0 || strcmp(arg, "--seed") == 0 || strcmp(arg, "--db") == 0) {
+            if (i + 1 >= argc) return usage_error("option %s needs a value", arg);
+            const char *v = argv[++i];
+            if (strcmp(arg, "--set") == 0) a->sets[a->nsets++] = v;
+            else if (strcmp(arg, "--db") == 0) a->db = v;
+            else if (parse_u64(v, &a->seed)) return usage_error("--seed: expected a non-negative integer, got '%s'", v);
+            else a->has_seed = true;
+        } else if (strncmp(arg, "--set=", 6) == 0) {
+            a->sets[a->nsets++] = arg + 6;
+        } else if (strcmp(arg, "--no-db") == 0) {
+            a->db = NULL;
+        } else if (strcmp(arg, "--json") == 0) {
+            a->json = true;
+        } else if (strcmp(arg, "--requests") == 0) {
+            a->requests = true;
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            return usage_error("unknown option '%s'", arg);
+        } else if (!a->scenario) {
+            a->scenario = arg;
+        } else {
+            return usage_error("unexpected argument '%s' (one scenario per run)", arg);
+        }
+    }
+    if (!a->scenario) return usage_error("%s", "run needs a scenario file");
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    run_args a = {0};
+    int rc = parse_run_args(argc, argv, &a);
+    if (rc != 0) {
+        free(a.sets);
+        return rc < 0 ? 0 : rc;
+    }
+    fs_error err;
+    scenario sc;
+    scenario_opts so = {a.sets, a.nsets, a.has_seed, a.seed};
+    if (scenario_load(a.scenario, &so, &sc, &err)) {
+        print_error(&err);
+        free(a.sets);
+        return EXIT_INPUT;
+    }
+    free(a.sets);
+
+    wl_source *sources[1];
+    uint32_t nsources;
+    if (scenario_open_sources(&sc, sources, &nsources, &err)) {
+        print_error(&err);
+        scenario_fini(&sc);
+        return EXIT_INPUT;
+    }
+
+    store_sink sink_ctx = {.requests = a.requests || sc.store_requests};
+    if (a.db) {
+        sink_ctx.st = store_open(a.db, &err);
+        store_run_info info = {sc.name, sc.resolved_json, sc.cfg.seed, FLEETSIM_VERSION, FLEETSIM_GIT_COMMIT};
+        if (!sink_ctx.st || store_run_begin(sink_ctx.st, &info, &sink_ctx.run_id, &err)) {
+            print_error(&err);
+            store_close(sink_ctx.st);
+            for (uint32_t i = 0; i < nsources; i++) wl_free(sources[i]);
+            scenario_fini(&sc);
+            return EXIT_RUN_FAILED;
+        }
+    }
+    sim_sink sink = {&sink_ctx, a.db ? sink_request : NULL, a.db ? sink_sample : NULL};
+
+    struct sigaction sa = {0}, old;
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
+    sc.cfg.interrupt = &interrupted;
+
+    sim *s = sim_new(&sc.cfg, sources, nsources, &sink);
+    int status = sim_run(s, &err);
+    sigaction(SIGINT, &old, NULL);
+
+    int exit_code = 0;
+    fs_metrics m = {0};
+    if (status == 0) {
+        sim_metrics(s, &m);
+        if (a.db && (store_metrics_add(sink_ctx.st, sink_ctx.run_id, &m, &err) ||
+                     store_run_end(sink_ctx.st, sink_ctx.run_id, &err))) {
+            print_error(&err);
+            store_run_abort(sink_ctx.st, sink_ctx.run_id, "failed", err.msg, NULL);
+            exit_code = EXIT_RUN_FAILED;
+        } else {
+            if (a.json) cli_print_json(stdout, &m);
+            else cli_print_summary(stdout, sc.name, (unsigned long long)sc.cfg.seed, &m);
+            fflush(stdout);
+            if (a.db) fprintf(stderr, "fleetsim: run %lld stored in %s\n", (long long)sink_ctx.run_id, a.db);
+        }
+    } else if (status == 1) {
+        fprintf(stderr, "fleetsim: interrupted at simulated time %.3f s\n", fs_time_to_s(sim_now(s)));
+        if (a.db) store_run_abort(sink_ctx.st, sink_ctx.run_id, "interrupted", "interrupted by SIGINT", NULL);
+        exit_code = EXIT_INTERRUPTED;
+    } else {
+        print_error(&err);
+        if (a.db) {
+            char buf[1400];
+            store_run_abort(sink_ctx.st, sink_ctx.run_id, "failed", fs_error_format(&err, buf, sizeof buf), NULL);
+        }
+        exit_code = sink_ctx.db_failed ? EXIT_RUN_FAILED : EXIT_INPUT;
+    }
+    fs_metrics_fini(&m);
+    sim_free(s);
+    store_close(sink_ctx.st);
+    scenario_fini(&sc);
+    return exit_code;
+}
+
+static int cmd_catalog(int argc, char **argv)
+{
+    if (argc > 0 && (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0)) {
+        puts("usage: fleetsim catalog\n\nList the GPU types a scenario's fleet may name, with memory, "
+             "bandwidth, bf16 FLOP/s, TDP and default price.");
+        return 0;
+    }
+    printf("%-16s %9s %10s %12s %7s %9s  %s\n", "gpu", "mem GiB", "HBM GB/s", "bf16 TFLOP/s", "TDP W",
+           "$/GPU-h", "aliases");
+    for (size_t i = 0; i < gpu_count(); i++) {
+        const gpu_spec *g = gpu_at(i);
+        printf("%-16s %9.0f %10.0f %12.1f %7.0f %9.2f  %s\n", g->name, g->memory_bytes / 1073741824.0,
+               g->mem_bw / 1e9, g->bf16_flops / 1e12, g->tdp_w, g->price_per_hour, g->aliases);
+    }
+    return 0;
+}
+
+int fleetsim_main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        fputs(usage_main, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_INPUT : 0;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "run") == 0) return cmd_run(argc - 2, argv + 2);
+    if (strcmp(cmd, "catalog") == 0) return cmd_catalog(argc - 2, argv + 2);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("fleetsim %s%s%s\n", FLEETSIM_VERSION, FLEETSIM_GIT_COMMIT[0] ? " " : "", FLEETSIM_GIT_COMMIT);
+        return 0;
+    }
+    fprintf(stderr, "fleetsim: unknown command '%s'\n\n%s", cmd, usage_main);
+    return EXIT_INPUT;
+}

@@ -1,0 +1,47 @@
+/*
+ * scenario.h — scenario files: JSON in, a validated run configuration out.
+ *
+ * Loading reads the file (jansson), applies `--set path=value` overrides and `--seed`, checks
+ * every key against the reference (scenarios/REFERENCE.md), fills in defaults, and keeps the
+ * resolved JSON (overrides and defaults included) for the results store. Any error leaves
+ * nothing behind: it fills err with file:line:column (parse errors) or the JSON path, what was
+ * expected and what was found (semantic errors), and an unknown key names the nearest known one.
+ *
+ * Ownership: scenario_load fills a caller-provided scenario; scenario_fini releases what it
+ * holds (the resolved JSON text and trace path).
+ */
+#ifndef FS_SCENARIO_H
+#define FS_SCENARIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fs_error.h"
+#include "sim.h"
+#include "wl.h"
+
+typedef struct scenario {
+    char name[128];
+    sim_config cfg;
+    bool is_trace;
+    wl_synth_spec synth;      /* when !is_trace */
+    char *trace_path;         /* when is_trace: resolved against the scenario's folder */
+    uint32_t target;          /* the deployment the workload goes to */
+    bool store_requests;      /* output.requests */
+    char *resolved_json;      /* the scenario as run, compact JSON */
+} scenario;
+
+typedef struct scenario_opts {
+    const char *const *sets;  /* "path=value" overrides, applied in order */
+    int nsets;
+    bool has_seed;
+    uint64_t seed;
+} scenario_opts;
+
+int scenario_load(const char *path, const scenario_opts *opts, scenario *out, fs_error *err);
+void scenario_fini(scenario *sc);
+
+/* Open the workload sources the scenario describes (the caller owns them). */
+int scenario_open_sources(const scenario *sc, wl_source **out, uint32_t *n, fs_error *err);
+
+#endif

@@ -1,0 +1,58 @@
+/* Printing a run's metric rows: a table for people, a JSON object for scripts. */
+#include <math.h>
+#include <string.h>
+
+#include "cli.h"
+
+static double get(const fs_metrics *m, const char *name, const char *stat)
+{
+    const fs_metric *x = fs_metrics_find(m, name, stat);
+    return x ? x->value : NAN;
+}
+
+void cli_print_summary(FILE *out, const char *name, unsigned long long seed, const fs_metrics *m)
+{
+    fprintf(out, "scenario %s, seed %llu\n", name, seed);
+    fprintf(out, "  requests     %.0f arrived, %.0f completed, %.0f unfinished (measured after warm-up)\n",
+            get(m, "arrived", "value"), get(m, "completed", "value"), get(m, "unfinished", "value"));
+    fprintf(out, "  duration     %.3f s\n", get(m, "duration", "value"));
+    fprintf(out, "  throughput   %.3f req/s, %.1f input tok/s, %.1f output tok/s\n",
+            get(m, "request_throughput", "value"), get(m, "input_throughput", "value"),
+            get(m, "output_throughput", "value"));
+    fprintf(out, "  SLO          %.2f %% attained, goodput %.3f req/s\n", get(m, "slo_attainment", "value"),
+            get(m, "request_goodput", "value"));
+    fprintf(out, "  utilization  %.1f %% of replica time busy\n", get(m, "replica_utilization", "value"));
+    fprintf(out, "  cost         %.4f USD for %.3f GPU-hours, %.4f USD per 1k requests\n",
+            get(m, "cost", "value"), get(m, "gpu_hours", "value"), get(m, "cost_per_1k_requests", "value"));
+    static const char *const stats[] = {"mean", "median", "p90", "p95", "p99", "p99.9", "max"};
+    fprintf(out, "\n  %-14s", "latency (ms)");
+    for (size_t k = 0; k < 7; k++) fprintf(out, " %10s", stats[k]);
+    fputc('\n', out);
+    static const char *const rows[][2] = {{"ttft", "TTFT"}, {"e2el", "E2E"}, {"queue", "queueing"}};
+    for (size_t r = 0; r < 3; r++) {
+        fprintf(out, "  %-14s", rows[r][1]);
+        for (size_t k = 0; k < 7; k++) fprintf(out, " %10.3f", get(m, rows[r][0], stats[k]));
+        fputc('\n', out);
+    }
+}
+
+static void put_number(FILE *out, double v)
+{
+    if (isfinite(v)) fprintf(out, "%.17g", v);
+    else fputs("null", out);
+}
+
+void cli_print_json(FILE *out, const fs_metrics *m)
+{
+    fputc('{', out);
+    for (size_t i = 0; i < m->n; i++) {
+        const fs_metric *x = &m->v[i];
+        if (i) fputs(", ", out);
+        /* scalars keep their name (completed, request_throughput); distributions read as
+         * vLLM's benchmark names them: mean_ttft_ms, median_e2el_ms, p99_queue_ms */
+        if (strcmp(x->stat, "value") == 0) fprintf(out, "\"%s\": ", x->name);
+        else fprintf(out, "\"%s_%s_%s\": ", x->stat, x->name, x->unit);
+        put_number(out, x->value);
+    }
+    fputs("}\n", out);
+}

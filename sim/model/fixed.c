@@ -1,0 +1,79 @@
+/*
+ * The "fixed service" model: vision, embedding or any service whose time per request does not
+ * depend on tokens. A replica serves one batch at a time: up to max_batch requests from the head
+ * of its FIFO start together and all finish when the longest demand among them has elapsed.
+ * With max_batch 1 and exponential demands, c replicas behind a central queue form an M/M/c
+ * queue (tests/validation checks that against Erlang C).
+ */
+#include <stdlib.h>
+
+#include "sim_internal.h"
+
+typedef struct fixed {
+    replica base;
+    req_fifo queue;      /* waiting, FCFS */
+    req_fifo batch;      /* in service */
+    uint32_t max_batch;
+} fixed;
+
+static void fixed_submit(replica *r, sim_req *q)
+{
+    fixed *f = (fixed *)r;
+    fifo_push(&f->queue, q);
+}
+
+static void batch_done(void *ctx, void *obj, uint64_t arg);
+
+static void fixed_kick(replica *r)
+{
+    fixed *f = (fixed *)r;
+    if (f->batch.n > 0 || f->queue.n == 0) return;
+    fs_time now = sim_now(r->sim), longest = 0;
+    while (f->batch.n < f->max_batch && f->queue.n > 0) {
+        sim_req *q = fifo_pop(&f->queue);
+        q->start = now;
+        if (q->service > longest) longest = q->service;
+        fifo_push(&f->batch, q);
+    }
+    r->busy_ns += longest;
+    evq_push(sim_queue(r->sim), now + longest, batch_done, f, 0);
+}
+
+static void batch_done(void *ctx, void *obj, uint64_t arg)
+{
+    (void)ctx;
+    (void)arg;
+    fixed *f = obj;
+    fs_time now = sim_now(f->base.sim);
+    sim_req *q;
+    while ((q = fifo_pop(&f->batch)) != NULL) {
+        sim_first_token(f->base.sim, q, now);
+        sim_done(f->base.sim, q, now);
+    }
+    fixed_kick(&f->base);
+}
+
+static uint32_t fixed_free_slots(const replica *r)
+{
+    const fixed *f = (const fixed *)r;
+    if (f->batch.n > 0 || f->queue.n >= f->max_batch) return 0;
+    return f->max_batch - (uint32_t)f->queue.n;
+}
+
+static uint32_t fixed_waiting(const replica *r) { return (uint32_t)((const fixed *)r)->queue.n; }
+static uint32_t fixed_running(const replica *r) { return (uint32_t)((const fixed *)r)->batch.n; }
+static void fixed_free(replica *r) { free(r); }
+
+static const replica_ops fixed_ops = {fixed_submit, fixed_kick, fixed_free_slots,
+                                      fixed_waiting, fixed_running, fixed_free};
+
+replica *fixed_replica_new(struct sim *s, const sim_deployment *d, uint32_t index, uint32_t dep)
+{
+    fixed *f = fs_xcalloc(1, sizeof *f);
+    f->base.ops = &fixed_ops;
+    f->base.sim = s;
+    f->base.index = index;
+    f->base.deployment = dep;
+    f->max_batch = d->max_batch ? d->max_batch : 1;
+    return &f->base;
+}

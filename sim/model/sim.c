@@ -1,0 +1,375 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_internal.h"
+
+#define INTERRUPT_CHECK_EVERY 4096
+
+typedef struct source_slot {
+    wl_source *src;
+    wl_request pending;   /* the next request, scheduled as an arrival event */
+    bool done;
+} source_slot;
+
+typedef struct deployment_rt {
+    replica **replicas;   /* into sim.replicas */
+    router *router;
+    fs_rng *service;      /* service demands, drawn in arrival order */
+} deployment_rt;
+
+struct sim {
+    sim_config cfg;
+    sim_sink sink;
+    evq *q;
+    fs_time now;
+    fs_error err;
+    bool failed, stopped;
+
+    source_slot *sources;
+    uint32_t nsources, sources_live;
+    uint64_t arrived;
+
+    replica **replicas;
+    uint32_t nreplicas;
+    deployment_rt dep[SIM_MAX_DEPLOYMENTS];
+
+    sim_req *free_reqs;   /* pool free list */
+    sim_req *inflight;    /* doubly linked through prev/next_inflight */
+    size_t ninflight;
+
+    /* measurement */
+    fs_sample ttft, e2e, queue;  /* ms, of measured requests in completion order */
+    uint64_t measured_arrived, completed, good, unfinished;
+    uint64_t in_tokens, out_tokens;
+    fs_time last_done;
+    uint64_t interval_arrivals, interval_done;
+    fs_time end;
+};
+
+evq *sim_queue(struct sim *s) { return s->q; }
+fs_time sim_now(const struct sim *s) { return s->now; }
+
+/* ---- request objects ---- */
+
+static sim_req *req_alloc(sim *s)
+{
+    sim_req *q = s->free_reqs;
+    if (q) s->free_reqs = q->next;
+    else q = fs_xmalloc(sizeof *q);
+    memset(q, 0, sizeof *q);
+    q->start = q->first_token = -1;
+    q->next_inflight = s->inflight;
+    if (s->inflight) s->inflight->prev_inflight = q;
+    s->inflight = q;
+    s->ninflight++;
+    return q;
+}
+
+static void req_release(sim *s, sim_req *q)
+{
+    if (q->prev_inflight) q->prev_inflight->next_inflight = q->next_inflight;
+    else s->inflight = q->next_inflight;
+    if (q->next_inflight) q->next_inflight->prev_inflight = q->prev_inflight;
+    s->ninflight--;
+    q->next = s->free_reqs;
+    s->free_reqs = q;
+}
+
+static void fail(sim *s, const fs_error *err)
+{
+    if (!s->failed) s->err = *err;
+    s->failed = true;
+}
+
+static void emit_row(sim *s, const sim_req *q, fs_time done)
+{
+    if (!s->sink.request) return;
+    sim_request_row row = {
+        .id = q->r.id, .deployment = q->r.target, .replica = q->replica,
+        .arrival = q->r.arrival, .start = q->start, .first_token = q->first_token,
+        .done = done, .input_tokens = q->r.input_tokens, .output_tokens = q->r.output_tokens,
+        .finished = done >= 0, .measured = q->r.arrival >= s->cfg.warmup,
+    };
+    fs_error e;
+    if (s->sink.request(s->sink.ctx, &row, &e) != 0) fail(s, &e);
+}
+
+/* ---- arrivals ---- */
+
+static void on_arrival(void *ctx, void *obj, uint64_t arg);
+
+/* Pull source i's next request and schedule it, unless arrivals have ended. */
+static void pull(sim *s, uint32_t i)
+{
+    source_slot *sl = &s->sources[i];
+    fs_error e;
+    int rc = s->cfg.max_requests && s->arrived >= s->cfg.max_requests ? 0
+                                                                      : wl_next(sl->src, &sl->pending, &e);
+    if (rc < 0) fail(s, &e);
+    if (rc == 1 && sl->pending.arrival < s->cfg.duration) {
+        evq_push(s->q, sl->pending.arrival, on_arrival, s, i);
+        return;
+    }
+    sl->done = true;
+    s->sources_live--;
+}
+
+static fs_time draw_service(sim *s, uint32_t d)
+{
+    const sim_deployment *dp = &s->cfg.deployments[d];
+    double x;
+    switch (dp->service) {
+    case SIM_SERVICE_EXPONENTIAL:
+        x = gsl_ran_exponential(s->dep[d].service, dp->service_mean_s);
+        break;
+    case SIM_SERVICE_LOGNORMAL: {
+        double s2 = log1p(dp->service_cv * dp->service_cv);
+        x = gsl_ran_lognormal(s->dep[d].service, log(dp->service_mean_s) - s2 / 2, sqrt(s2));
+        break;
+    }
+    default:
+        x = dp->service_mean_s;
+    }
+    return fs_time_from_s(x);
+}
+
+static void on_arrival(void *ctx, void *obj, uint64_t arg)
+{
+    (void)obj;
+    sim *s = ctx;
+    uint32_t i = (uint32_t)arg;
+    sim_req *q = req_alloc(s);
+    q->r = s->sources[i].pending;
+    q->source = i;
+    q->service = draw_service(s, q->r.target);
+    s->arrived++;
+    s->interval_arrivals++;
+    if (q->r.arrival >= s->cfg.warmup) s->measured_arrived++;
+    router_route(s->dep[q->r.target].router, q);
+    pull(s, i);
+}
+
+/* ---- progress reported by replicas ---- */
+
+void sim_first_token(struct sim *s, sim_req *q, fs_time t)
+{
+    (void)s;
+    if (q->first_token < 0) q->first_token = t;
+}
+
+void sim_done(struct sim *s, sim_req *q, fs_time t)
+{
+    const sim_config *c = &s->cfg;
+    s->interval_done++;
+    s->last_done = t;
+    if (q->r.arrival >= c->warmup) {
+        fs_time ttft = q->first_token - q->r.arrival, e2e = t - q->r.arrival;
+        fs_time tpot = q->r.output_tokens > 1 ? (e2e - ttft) / (q->r.output_tokens - 1) : 0;
+        s->completed++;
+        s->in_tokens += (uint64_t)q->r.input_tokens;
+        s->out_tokens += (uint64_t)q->r.output_tokens;
+        fs_sample_push(&s->ttft, fs_time_to_ms(ttft));
+        fs_sample_push(&s->e2e, fs_time_to_ms(e2e));
+        fs_sample_push(&s->queue, fs_time_to_ms(q->start - q->r.arrival));
+        if ((!c->slo_ttft || ttft <= c->slo_ttft) && (!c->slo_e2e || e2e <= c->slo_e2e) &&
+            (!c->slo_tpot || tpot <= c->slo_tpot))
+            s->good++;
+    }
+    emit_row(s, q, t);
+    wl_complete(s->sources[q->source].src, &q->r, t);
+    replica *r = s->replicas[q->replica];
+    r->outstanding--;
+    router_on_capacity(s->dep[r->deployment].router, r);
+    req_release(s, q);
+}
+
+/* ---- time series ---- */
+
+static void on_sample(void *ctx, void *obj, uint64_t arg)
+{
+    (void)obj;
+    (void)arg;
+    sim *s = ctx;
+    if (s->sink.sample) {
+        uint64_t waiting = 0, running = 0, busy = 0;
+        for (uint32_t d = 0; d < s->cfg.ndeployments; d++) waiting += router_queued(s->dep[d].router);
+        for (uint32_t i = 0; i < s->nreplicas; i++) {
+            replica *r = s->replicas[i];
+            uint32_t run = r->ops->running(r);
+            waiting += r->ops->waiting(r);
+            running += run;
+            busy += run > 0;
+        }
+        double per_s = 1.0 / fs_time_to_s(s->cfg.sample_interval);
+        const struct { const char *name; double v; } pts[] = {
+            {"waiting", (double)waiting},
+            {"running", (double)running},
+            {"busy_replicas", (double)busy},
+            {"arrival_rate", (double)s->interval_arrivals * per_s},
+            {"completion_rate", (double)s->interval_done * per_s},
+        };
+        for (size_t k = 0; k < sizeof pts / sizeof pts[0]; k++) {
+            fs_error e;
+            if (s->sink.sample(s->sink.ctx, s->now, pts[k].name, pts[k].v, &e) != 0) fail(s, &e);
+        }
+    }
+    s->interval_arrivals = s->interval_done = 0;
+    if (evq_size(s->q) > 0) evq_push(s->q, s->now + s->cfg.sample_interval, on_sample, s, 0);
+}
+
+static void on_drain_deadline(void *ctx, void *obj, uint64_t arg)
+{
+    (void)obj;
+    (void)arg;
+    ((sim *)ctx)->stopped = true;
+}
+
+/* ---- life cycle ---- */
+
+sim *sim_new(const sim_config *cfg, wl_source **sources, uint32_t nsources, const sim_sink *sink)
+{
+    sim *s = fs_xcalloc(1, sizeof *s);
+    s->cfg = *cfg;
+    if (sink) s->sink = *sink;
+    s->q = evq_new();
+    s->nsources = nsources;
+    s->sources = fs_xcalloc(nsources ? nsources : 1, sizeof *s->sources);
+    for (uint32_t i = 0; i < nsources; i++) s->sources[i].src = sources[i];
+
+    for (uint32_t d = 0; d < cfg->ndeployments; d++) s->nreplicas += cfg->deployments[d].replicas;
+    s->replicas = fs_xcalloc(s->nreplicas ? s->nreplicas : 1, sizeof *s->replicas);
+    uint32_t idx = 0;
+    for (uint32_t d = 0; d < cfg->ndeployments; d++) {
+        const sim_deployment *dp = &cfg->deployments[d];
+        s->dep[d].replicas = &s->replicas[idx];
+        for (uint32_t k = 0; k < dp->replicas; k++, idx++)
+            s->replicas[idx] = fixed_replica_new(s, dp, idx, d);
+        s->dep[d].router = router_new(dp->router, s->dep[d].replicas, dp->replicas,
+                                      fs_rng_new(cfg->seed, FS_STREAM_ROUTING, d));
+        s->dep[d].service = fs_rng_new(cfg->seed, FS_STREAM_SERVICE, d);
+    }
+    fs_sample_init(&s->ttft);
+    fs_sample_init(&s->e2e);
+    fs_sample_init(&s->queue);
+    return s;
+}
+
+void sim_free(sim *s)
+{
+    if (!s) return;
+    for (uint32_t i = 0; i < s->nsources; i++) wl_free(s->sources[i].src);
+    free(s->sources);
+    for (uint32_t d = 0; d < s->cfg.ndeployments; d++) {
+        router_free(s->dep[d].router);
+        fs_rng_free(s->dep[d].service);
+    }
+    for (uint32_t i = 0; i < s->nreplicas; i++) s->replicas[i]->ops->free(s->replicas[i]);
+    free(s->replicas);
+    while (s->inflight) req_release(s, s->inflight);
+    for (sim_req *q = s->free_reqs, *n; q; q = n) {
+        n = q->next;
+        free(q);
+    }
+    fs_sample_fini(&s->ttft);
+    fs_sample_fini(&s->e2e);
+    fs_sample_fini(&s->queue);
+    evq_free(s->q);
+    free(s);
+}
+
+int sim_run(sim *s, fs_error *err)
+{
+    s->sources_live = s->nsources;
+    for (uint32_t i = 0; i < s->nsources && !s->failed; i++) pull(s, i);
+    if (s->cfg.sample_interval > 0) evq_push(s->q, s->cfg.sample_interval, on_sample, s, 0);
+
+    bool deadline_set = false, interrupted = false;
+    uint64_t n = 0;
+    evq_event ev;
+    while (!s->failed && !s->stopped && evq_pop(s->q, &ev)) {
+        s->now = ev.time;
+        ev.fn(s, ev.obj, ev.arg);
+        if (!deadline_set && s->sources_live == 0 && s->cfg.drain_timeout >= 0) {
+            fs_time end = s->cfg.duration != FS_TIME_MAX && s->cfg.duration > s->now ? s->cfg.duration : s->now;
+            evq_push(s->q, end + s->cfg.drain_timeout, on_drain_deadline, s, 0);
+            deadline_set = true;
+        }
+        if (++n % INTERRUPT_CHECK_EVERY == 0 && s->cfg.interrupt && *s->cfg.interrupt) {
+            interrupted = true;
+            break;
+        }
+    }
+    s->end = s->stopped ? s->now : (s->last_done > s->now ? s->last_done : s->now);
+    if (s->failed) {
+        if (err) *err = s->err;
+        return -1;
+    }
+    if (interrupted) return 1;
+    /* whatever is still in flight is reported, not dropped */
+    for (sim_req *q = s->inflight; q; q = q->next_inflight) {
+        if (q->r.arrival >= s->cfg.warmup) s->unfinished++;
+        emit_row(s, q, -1);
+    }
+    if (s->failed) {
+        if (err) *err = s->err;
+        return -1;
+    }
+    return 0;
+}
+
+static void summarize_copy(const fs_sample *src, fs_summary *out)
+{
+    fs_sample tmp = {0};
+    if (src->n) {
+        tmp.v = fs_xmalloc(src->n * sizeof *tmp.v);
+        memcpy(tmp.v, src->v, src->n * sizeof *tmp.v);
+        tmp.n = tmp.cap = src->n;
+    }
+    fs_sample_summarize(&tmp, out);
+    fs_sample_fini(&tmp);
+}
+
+void sim_metrics(sim *s, fs_metrics *m)
+{
+    const sim_config *c = &s->cfg;
+    double window = fs_time_to_s(s->end - c->warmup);
+    if (window <= 0) window = NAN;
+    fs_summary sm;
+    fs_metrics_add(m, "arrived", "value", (double)s->measured_arrived, "requests");
+    fs_metrics_add(m, "completed", "value", (double)s->completed, "requests");
+    fs_metrics_add(m, "unfinished", "value", (double)s->unfinished, "requests");
+    fs_metrics_add(m, "duration", "value", window, "s");
+    fs_metrics_add(m, "request_throughput", "value", (double)s->completed / window, "req/s");
+    fs_metrics_add(m, "total_input_tokens", "value", (double)s->in_tokens, "tokens");
+    fs_metrics_add(m, "total_output_tokens", "value", (double)s->out_tokens, "tokens");
+    fs_metrics_add(m, "input_throughput", "value", (double)s->in_tokens / window, "tok/s");
+    fs_metrics_add(m, "output_throughput", "value", (double)s->out_tokens / window, "tok/s");
+    summarize_copy(&s->ttft, &sm);
+    fs_metrics_add_summary(m, "ttft", &sm, "ms");
+    summarize_copy(&s->e2e, &sm);
+    fs_metrics_add_summary(m, "e2el", &sm, "ms");
+    summarize_copy(&s->queue, &sm);
+    fs_metrics_add_summary(m, "queue", &sm, "ms");
+    uint64_t judged = s->completed + s->unfinished;
+    fs_metrics_add(m, "slo_attainment", "value", judged ? 100.0 * (double)s->good / (double)judged : NAN, "%");
+    fs_metrics_add(m, "request_goodput", "value", (double)s->good / window, "req/s");
+
+    fs_time busy = 0;
+    for (uint32_t i = 0; i < s->nreplicas; i++) busy += s->replicas[i]->busy_ns;
+    double span = fs_time_to_s(s->end);
+    fs_metrics_add(m, "replica_utilization", "value",
+                   s->nreplicas && span > 0 ? 100.0 * fs_time_to_s(busy) / (span * s->nreplicas) : NAN, "%");
+    double gpu_hours = 0, cost = 0;
+    for (uint32_t f = 0; f < c->nfleet; f++) {
+        double h = (double)c->fleet[f].count * span / 3600.0;
+        gpu_hours += h;
+        cost += h * c->fleet[f].price_per_hour;
+    }
+    fs_metrics_add(m, "gpu_hours", "value", gpu_hours, "GPU-h");
+    fs_metrics_add(m, "cost", "value", cost, "USD");
+    fs_metrics_add(m, "cost_per_1k_requests", "value",
+                   s->completed ? cost * 1e3 / (double)s->completed : NAN, "USD");
+}
+
+const fs_sample *sim_queue_delays(const sim *s) { return &s->queue; }

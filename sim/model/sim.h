@@ -1,0 +1,113 @@
+/*
+ * sim.h — one simulation run: requests from workload sources, routed to the replicas of
+ * deployments, served, measured.
+ *
+ * Flow: each source has one pending arrival event; an arrival takes a request object from a
+ * free list, hands it to its deployment's router, and pulls the source's next request. A replica
+ * serves and calls back on first token and completion; the completion records the metrics,
+ * streams a row to the sink, tells the source (closed-loop load needs it), lets the router pull
+ * queued work, and recycles the request object. Nothing is allocated per event once pools have
+ * grown.
+ *
+ * Stop: arrivals end at `duration` or after `max_requests`; requests in flight then drain, for
+ * at most `drain_timeout` when set. Whatever is still in flight then is reported as unfinished
+ * (counted, streamed to the sink, and failing every SLO) — never dropped silently.
+ *
+ * Ownership: sim_new copies the config; it takes ownership of the sources (freed by sim_free).
+ * The sink's ctx stays the caller's.
+ */
+#ifndef FS_SIM_H
+#define FS_SIM_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fs_error.h"
+#include "fs_time.h"
+#include "stats.h"
+#include "wl.h"
+
+enum sim_router { SIM_ROUTER_ROUND_ROBIN, SIM_ROUTER_RANDOM, SIM_ROUTER_LEAST_OUTSTANDING,
+                  SIM_ROUTER_CENTRAL_QUEUE };
+
+enum sim_service { SIM_SERVICE_CONSTANT, SIM_SERVICE_EXPONENTIAL, SIM_SERVICE_LOGNORMAL };
+
+#define SIM_NAME_MAX 64
+
+typedef struct sim_deployment {
+    char name[SIM_NAME_MAX];
+    char model[SIM_NAME_MAX];
+    uint32_t replicas;
+    uint32_t gpus_per_replica;
+    uint32_t gpu;             /* index into sim_config.fleet */
+    /* "fixed" service kind: a service time per request; a batch of up to max_batch waiting
+     * requests starts together and ends when its longest member is done. */
+    enum sim_service service;
+    double service_mean_s;
+    double service_cv;        /* lognormal only */
+    uint32_t max_batch;
+    enum sim_router router;
+} sim_deployment;
+
+typedef struct sim_fleet_entry {
+    char gpu[SIM_NAME_MAX];   /* canonical catalog name */
+    uint32_t count;
+    double price_per_hour;    /* USD per GPU-hour */
+} sim_fleet_entry;
+
+#define SIM_MAX_DEPLOYMENTS 32
+#define SIM_MAX_FLEET 16
+
+typedef struct sim_config {
+    uint64_t seed;
+    fs_time duration;         /* arrivals stop at this time; FS_TIME_MAX for none */
+    uint64_t max_requests;    /* arrivals stop after this many; 0 for none */
+    fs_time drain_timeout;    /* cap on draining after arrivals end; -1 for none */
+    fs_time warmup;           /* requests arriving earlier are not measured */
+    fs_time sample_interval;  /* time-series period; 0 for none */
+    fs_time slo_ttft, slo_tpot, slo_e2e; /* 0 when not set */
+    uint32_t ndeployments, nfleet;
+    sim_deployment deployments[SIM_MAX_DEPLOYMENTS];
+    sim_fleet_entry fleet[SIM_MAX_FLEET];
+    volatile sig_atomic_t *interrupt; /* when non-NULL and set, the run stops early */
+} sim_config;
+
+/* One request as it left the simulation (finished or not). Times are ns; -1 when it never got
+ * that far. */
+typedef struct sim_request_row {
+    uint64_t id;
+    uint32_t deployment, replica;
+    fs_time arrival, start, first_token, done;
+    int32_t input_tokens, output_tokens;
+    bool finished;
+    bool measured; /* arrived after the warm-up */
+} sim_request_row;
+
+/* Where rows go while the run proceeds (e.g. into SQLite). Either callback may be NULL. A
+ * non-zero return stops the run with the error the callback filled. */
+typedef struct sim_sink {
+    void *ctx;
+    int (*request)(void *ctx, const sim_request_row *row, fs_error *err);
+    int (*sample)(void *ctx, fs_time t, const char *name, double value, fs_error *err);
+} sim_sink;
+
+typedef struct sim sim;
+
+sim *sim_new(const sim_config *cfg, wl_source **sources, uint32_t nsources, const sim_sink *sink);
+void sim_free(sim *s);
+
+/* Run to the end. 0 when it ran to completion, 1 when interrupted, -1 on an error (err). */
+int sim_run(sim *s, fs_error *err);
+
+/* The simulated clock: the time of the event being (or last) handled. */
+fs_time sim_now(const sim *s);
+
+/* The results of a finished run as metric rows (see stats.h); the caller owns *out. */
+void sim_metrics(sim *s, fs_metrics *out);
+
+/* Measured samples for validation tests: queueing delay (ms) of each measured finished request,
+ * in order of completion. Valid until sim_free. */
+const fs_sample *sim_queue_delays(const sim *s);
+
+#endif
