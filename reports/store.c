@@ -165,7 +165,8 @@ int store_request_add(store *st, int64_t run_id, const store_request *r, fs_erro
     sqlite3_bind_int64(s, 1, run_id);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)r->id);
     sqlite3_bind_int(s, 3, (int)r->deployment);
-    sqlite3_bind_int(s, 4, (int)r->replica);
+    if (r->replica < 0) sqlite3_bind_null(s, 4);
+    else sqlite3_bind_int64(s, 4, r->replica);
     bind_time(s, 5, r->arrival_s);
     bind_time(s, 6, r->start_s);
     bind_time(s, 7, r->first_token_s);

@@ -40,7 +40,8 @@ typedef struct store_run_info {
 
 typedef struct store_request {
     uint64_t id;
-    uint32_t deployment, replica;
+    uint32_t deployment;
+    int64_t replica; /* -1 when never routed to a replica (stored as NULL) */
     double arrival_s, start_s, first_token_s, done_s; /* NaN when it never happened */
     int32_t input_tokens, output_tokens;
     int finished, measured;

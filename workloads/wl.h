@@ -70,7 +70,7 @@ int32_t wl_len_draw(const wl_len_spec *spec, void *gsl_rng);
 
 /* The Azure LLM inference trace CSV (TIMESTAMP,ContextTokens,GeneratedTokens), streamed with
  * libcsv. Arrivals are relative to the first row's timestamp. Fails (NULL, err filled) when the
- * file cannot be opened or its header is wrong; row errors surface from wl_next. */
+ * file cannot be opened, is empty or its header is wrong; row errors surface from wl_next. */
 wl_source *wl_azure_open(const char *path, uint32_t target, fs_error *err);
 
 /* Parse "YYYY-MM-DD HH:MM:SS[.f{1,9}][Z|+HH:MM|-HH:MM]" (a 'T' may separate date and time)

@@ -31,9 +31,10 @@ typedef struct azure {
     long line;          /* physical line being fed */
     long row_line;      /* line where the current row began */
     int nfields;
-    bool field_too_long;
+    unsigned too_long;  /* bit i: field i was cut at AZ_FIELD_MAX */
+    bool row_ended_by_newline;
     char field[AZ_FIELDS][AZ_FIELD_MAX];
-    bool row_ready, header_done;
+    bool row_ready;
     uint32_t target;
     uint64_t next_id;
     int64_t t0_ns;      /* first row's timestamp */
@@ -48,7 +49,7 @@ static void on_field(void *data, size_t len, void *ctx)
     if (a->nfields == 0) a->row_line = a->line;
     if (a->nfields < AZ_FIELDS) {
         if (len >= AZ_FIELD_MAX) {
-            a->field_too_long = true;
+            a->too_long |= 1u << a->nfields;
             len = AZ_FIELD_MAX - 1;
         }
         memcpy(a->field[a->nfields], data, len);
@@ -59,9 +60,15 @@ static void on_field(void *data, size_t len, void *ctx)
 
 static void on_row(int c, void *ctx)
 {
-    (void)c;
     azure *a = ctx;
     a->row_ready = true;
+    a->row_ended_by_newline = c != -1; /* -1: the file ended inside the row */
+}
+
+/* For errors in the last row of a file that does not end with a line end. */
+static const char *truncation_hint(const azure *a)
+{
+    return a->row_ended_by_newline ? "" : " (the last line has no line end: is the file truncated?)";
 }
 
 /* Feed libcsv until one row is complete or the file ends. Returns 1 (row), 0 (end), -1. */
@@ -69,13 +76,17 @@ static int read_row(azure *a, fs_error *err)
 {
     a->row_ready = false;
     a->nfields = 0;
-    a->field_too_long = false;
+    a->too_long = 0;
     while (!a->row_ready) {
         if (a->pos == a->len) {
             if (a->eof) {
                 if (a->finished) return 0;
                 a->finished = true;
-                csv_fini(&a->csv, on_field, on_row, a); /* a last line without newline */
+                /* a last line without newline */
+                if (csv_fini(&a->csv, on_field, on_row, a) != 0)
+                    return fs_error_set(err, a->path, (int)a->line, 0, "malformed CSV at the end of "
+                                        "the file: %s (is the file truncated?)",
+                                        csv_strerror(csv_error(&a->csv)));
                 if (a->row_ready) break;
                 return 0;
             }
@@ -99,8 +110,8 @@ static int read_row(azure *a, fs_error *err)
     }
     if (a->nfields != AZ_FIELDS)
         return fs_error_set(err, a->path, (int)a->row_line, 0,
-                            "expected %d columns (TIMESTAMP,ContextTokens,GeneratedTokens), found %d",
-                            AZ_FIELDS, a->nfields);
+                            "expected %d columns (TIMESTAMP,ContextTokens,GeneratedTokens), found %d%s",
+                            AZ_FIELDS, a->nfields, truncation_hint(a));
     return 1;
 }
 
@@ -110,10 +121,11 @@ static int parse_count(azure *a, int col, int32_t *out, fs_error *err)
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (a->field_too_long || s[0] == '\0' || *end != '\0' || errno != 0)
+    bool cut = a->too_long & (1u << col);
+    if (cut || s[0] == '\0' || *end != '\0' || errno != 0)
         return fs_error_set(err, a->path, (int)a->row_line, col + 1,
-                            "column %s: expected a token count, got '%s%s'", az_columns[col], s,
-                            a->field_too_long ? "..." : "");
+                            "column %s: expected a token count, got '%s%s'%s", az_columns[col], s,
+                            cut ? "..." : "", truncation_hint(a));
     if (v < 0 || v > AZ_MAX_TOKENS)
         return fs_error_set(err, a->path, (int)a->row_line, col + 1,
                             "column %s: expected a token count in 0..%ld, got %ld", az_columns[col],
@@ -123,35 +135,36 @@ static int parse_count(azure *a, int col, int32_t *out, fs_error *err)
     return 0;
 }
 
+static int read_header(azure *a, fs_error *err)
+{
+    int rc = read_row(a, err);
+    if (rc < 0) return -1;
+    if (rc == 0)
+        return fs_error_set(err, a->path, 0, 0, "empty file: expected the header "
+                            "TIMESTAMP,ContextTokens,GeneratedTokens");
+    for (int i = 0; i < AZ_FIELDS; i++) {
+        const char *f = a->field[i];
+        if (i == 0 && (unsigned char)f[0] == 0xEF && (unsigned char)f[1] == 0xBB && (unsigned char)f[2] == 0xBF)
+            f += 3; /* UTF-8 byte order mark */
+        if (strcmp(f, az_columns[i]) != 0)
+            return fs_error_set(err, a->path, (int)a->row_line, i + 1,
+                                "expected the header TIMESTAMP,ContextTokens,GeneratedTokens, "
+                                "got '%s' in column %d", a->field[i], i + 1);
+    }
+    return 0;
+}
+
 static int azure_next(wl_source *src, wl_request *out, fs_error *err)
 {
     azure *a = (azure *)src;
     int rc = read_row(a, err);
-    if (rc <= 0) {
-        if (rc == 0 && !a->header_done)
-            return fs_error_set(err, a->path, 0, 0, "empty file: expected the header "
-                                "TIMESTAMP,ContextTokens,GeneratedTokens");
-        return rc;
-    }
-    if (!a->header_done) {
-        for (int i = 0; i < AZ_FIELDS; i++) {
-            const char *f = a->field[i];
-            if (i == 0 && (unsigned char)f[0] == 0xEF && (unsigned char)f[1] == 0xBB &&
-                (unsigned char)f[2] == 0xBF)
-                f += 3; /* UTF-8 byte order mark */
-            if (strcmp(f, az_columns[i]) != 0)
-                return fs_error_set(err, a->path, (int)a->row_line, i + 1,
-                                    "expected the header TIMESTAMP,ContextTokens,GeneratedTokens, "
-                                    "got '%s' in column %d", a->field[i], i + 1);
-        }
-        a->header_done = true;
-        return azure_next(src, out, err);
-    }
+    if (rc <= 0) return rc;
     int64_t ns;
-    if (a->field_too_long || wl_parse_datetime(a->field[0], strlen(a->field[0]), &ns) != 0)
+    if ((a->too_long & 1u) || wl_parse_datetime(a->field[0], strlen(a->field[0]), &ns) != 0)
         return fs_error_set(err, a->path, (int)a->row_line, 1,
                             "column TIMESTAMP: expected a date and time such as "
-                            "'2023-11-16 18:15:46.6805900', got '%s'", a->field[0]);
+                            "'2023-11-16 18:15:46.6805900', got '%s%s'%s", a->field[0],
+                            (a->too_long & 1u) ? "..." : "", truncation_hint(a));
     int32_t in, outt;
     if (parse_count(a, 1, &in, err) || parse_count(a, 2, &outt, err)) return -1;
     if (a->next_id == 0) a->t0_ns = ns;
@@ -193,6 +206,10 @@ wl_source *wl_azure_open(const char *path, uint32_t target, fs_error *err)
     a->path = fs_xstrdup(path);
     a->line = 1;
     a->target = target;
-    if (csv_init(&a->csv, CSV_STRICT | CSV_APPEND_NULL) != 0) fs_oom(sizeof a->csv);
+    if (csv_init(&a->csv, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) fs_oom(sizeof a->csv);
+    if (read_header(a, err)) {
+        azure_free(&a->base);
+        return NULL;
+    }
     return &a->base;
 }

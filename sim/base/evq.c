@@ -34,10 +34,12 @@
 
 __extension__ typedef unsigned __int128 key128;
 
-/* A pool record. fn == NULL marks a free record or a tombstone; `tag` tells a live handle from a
- * stale one. */
+/* A pool record. fn == NULL marks a free record or a tombstone. `gen` counts the record's uses,
+ * so a handle (gen << 32 | slot) from an earlier use does not match; it is independent of seq,
+ * so handles survive renumbering. A slot returns to the free stack only when its key leaves
+ * the queue, tombstone or not. */
 typedef struct record {
-    uint64_t tag;
+    uint32_t gen;
     evq_fn fn;
     void *obj;
     uint64_t arg;
@@ -271,9 +273,7 @@ static void renumber(evq *q)
     qsort(all.v, all.n, sizeof *all.v, cmp_key);
     for (size_t i = 0; i < all.n; i++) {
         uint64_t slot = key_slot(all.v[i]);
-        uint64_t tag = ((uint64_t)i << EVQ_SLOT_BITS) | slot;
-        q->pool[slot].tag = tag;
-        place(q, make_key(key_time(all.v[i]), tag));
+        place(q, make_key(key_time(all.v[i]), ((uint64_t)i << EVQ_SLOT_BITS) | slot));
     }
     free(all.v);
     q->next_seq = all.n;
@@ -305,21 +305,21 @@ evq_handle evq_push(evq *q, fs_time t, evq_fn fn, void *obj, uint64_t arg)
     uint32_t slot = q->free_slots[--q->nfree];
     uint64_t tag = (q->next_seq++ << EVQ_SLOT_BITS) | slot;
     record *r = &q->pool[slot];
-    r->tag = tag;
+    r->gen++;
     r->fn = fn;
     r->obj = obj;
     r->arg = arg;
     place(q, make_key(t, tag));
     q->live++;
-    return tag;
+    return (uint64_t)r->gen << 32 | slot;
 }
 
 bool evq_cancel(evq *q, evq_handle h)
 {
-    uint64_t slot = h & EVQ_SLOT_MASK;
+    uint64_t slot = h & 0xffffffffu;
     if (slot >= q->pool_cap) return false;
     record *r = &q->pool[slot];
-    if (r->fn == NULL || r->tag != h) return false;
+    if (r->fn == NULL || r->gen != (uint32_t)(h >> 32)) return false;
     r->fn = NULL; /* tombstone: the key is dropped when it reaches the top */
     q->live--;
     return true;
@@ -360,3 +360,9 @@ fs_time evq_peek_time(evq *q)
 }
 
 size_t evq_size(const evq *q) { return q->live; }
+
+void evq_test_set_next_seq(evq *q, uint64_t seq)
+{
+    FS_ASSERT(seq >= q->next_seq && seq <= EVQ_SEQ_LIMIT);
+    q->next_seq = seq;
+}

@@ -17,7 +17,8 @@
  *
  * Ownership. The queue owns its arrays; `obj` pointers are the caller's and are never
  * dereferenced here. An evq_handle stays valid until its event pops or is cancelled; using it
- * after that is harmless (evq_cancel returns false).
+ * after that is harmless (evq_cancel returns false, unless 2^32 later uses of the same pool
+ * record brought its use counter round to the same value).
  *
  * Limits. 2^26 events pending at once (a bug in the caller if ever reached: the queue panics).
  * seq has 38 bits; when it runs out the pending events are renumbered in order, a rare O(n log n)
@@ -63,5 +64,9 @@ fs_time evq_peek_time(evq *q);
 
 /* Live events pending (tombstones excluded). */
 size_t evq_size(const evq *q);
+
+/* For tests of the renumbering path only: make the next push use this seq. It must not be
+ * lower than any seq already used (the queue checks). */
+void evq_test_set_next_seq(evq *q, uint64_t seq);
 
 #endif

@@ -70,6 +70,7 @@ void fs_metrics_add(fs_metrics *m, const char *name, const char *stat, double va
 {
     m->v = fs_xgrow(m->v, &m->cap, m->n + 1, sizeof *m->v);
     fs_metric *x = &m->v[m->n++];
+    memset(x, 0, sizeof *x); /* rows compare byte for byte in determinism checks */
     snprintf(x->name, sizeof x->name, "%s", name);
     snprintf(x->stat, sizeof x->stat, "%s", stat);
     snprintf(x->unit, sizeof x->unit, "%s", unit);

@@ -82,7 +82,8 @@ static int sink_request(void *ctx, const sim_request_row *row, fs_error *err)
     store_sink *k = ctx;
     if (!k->requests) return 0;
     store_request r = {
-        .id = row->id, .deployment = row->deployment, .replica = row->replica,
+        .id = row->id, .deployment = row->deployment,
+        .replica = row->replica == SIM_NO_REPLICA ? -1 : (int64_t)row->replica,
         .arrival_s = ns_to_s(row->arrival), .start_s = ns_to_s(row->start),
         .first_token_s = ns_to_s(row->first_token), .done_s = ns_to_s(row->done),
         .input_tokens = row->input_tokens, .output_tokens = row->output_tokens,

@@ -119,6 +119,27 @@ static int check_keys(vctx *c, const json_t *obj, const char *path, const char *
     return 0;
 }
 
+/* After check_keys: keys that exist but mean nothing for the chosen `dist` are errors too, since
+ * a user who writes them expects an effect. `used` lists the keys that apply. */
+static int check_used(vctx *c, const json_t *obj, const char *path, const char *dist, const char *const *used)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v) {
+        bool ok = false;
+        for (const char *const *k = used; *k && !ok; k++) ok = strcmp(*k, key) == 0;
+        if (ok) continue;
+        char p[PATH_MAX_LEN], list[256] = "";
+        for (const char *const *k = used; *k; k++) {
+            strncat(list, *k, sizeof list - strlen(list) - 1);
+            if (k[1]) strncat(list, ", ", sizeof list - strlen(list) - 1);
+        }
+        join(p, path, key);
+        return fs_error_at(c->err, c->file, p, "not used with dist \"%s\" (its keys: %s); remove it", dist, list);
+    }
+    return 0;
+}
+
 /* An object member that must be an object (created empty when absent and !required). */
 static int get_obj(vctx *c, json_t *parent, const char *path, const char *key, bool required, json_t **out)
 {
@@ -260,6 +281,9 @@ static int load_len(vctx *c, json_t *wl, const char *path, const char *key, wl_l
     if (get_str(c, o, p, "dist", false, "fixed", len_dists, &dist)) return -1;
     memset(out, 0, sizeof *out);
     out->dist = (enum wl_dist)choice_index(len_dists, dist);
+    static const char *const used[][6] = {{"dist", "value", NULL}, {"dist", "min", "max", NULL},
+                                          {"dist", "mean", "cv", "min", "max", NULL}};
+    if (check_used(c, o, p, dist, used[out->dist])) return -1;
     switch (out->dist) {
     case WL_DIST_FIXED:
         return get_num(c, o, p, "value", false, 1, 1, false, MAX_TOKENS, &out->value);
@@ -390,6 +414,9 @@ static int load_deployment(vctx *c, json_t *o, const char *p, size_t index, sim_
         get_str(c, svc, ps, "dist", false, "exponential", service_dists, &dist))
         return -1;
     d->service = (enum sim_service)choice_index(service_dists, dist);
+    static const char *const svc_used[][4] = {{"dist", "mean_ms", NULL}, {"dist", "mean_ms", NULL},
+                                              {"dist", "mean_ms", "cv", NULL}};
+    if (check_used(c, svc, ps, dist, svc_used[d->service])) return -1;
     double mean_ms;
     if (get_num(c, svc, ps, "mean_ms", true, 0, 0, true, 1e9, &mean_ms)) return -1;
     d->service_mean_s = mean_ms / 1e3;

@@ -45,8 +45,12 @@ static void batch_done(void *ctx, void *obj, uint64_t arg)
     (void)arg;
     fixed *f = obj;
     fs_time now = sim_now(f->base.sim);
+    /* detach the finished batch first: a completion lets a central queue hand this replica new
+     * work, which starts a new batch at once */
+    req_fifo finished = f->batch;
+    f->batch = (req_fifo){0};
     sim_req *q;
-    while ((q = fifo_pop(&f->batch)) != NULL) {
+    while ((q = fifo_pop(&finished)) != NULL) {
         sim_first_token(f->base.sim, q, now);
         sim_done(f->base.sim, q, now);
     }

@@ -42,7 +42,6 @@ struct sim {
     fs_sample ttft, e2e, queue;  /* ms, of measured requests in completion order */
     uint64_t measured_arrived, completed, good, unfinished;
     uint64_t in_tokens, out_tokens;
-    fs_time last_done;
     uint64_t interval_arrivals, interval_done;
     fs_time end;
 };
@@ -59,6 +58,7 @@ static sim_req *req_alloc(sim *s)
     else q = fs_xmalloc(sizeof *q);
     memset(q, 0, sizeof *q);
     q->start = q->first_token = -1;
+    q->replica = SIM_NO_REPLICA;
     q->next_inflight = s->inflight;
     if (s->inflight) s->inflight->prev_inflight = q;
     s->inflight = q;
@@ -162,7 +162,6 @@ void sim_done(struct sim *s, sim_req *q, fs_time t)
 {
     const sim_config *c = &s->cfg;
     s->interval_done++;
-    s->last_done = t;
     if (q->r.arrival >= c->warmup) {
         fs_time ttft = q->first_token - q->r.arrival, e2e = t - q->r.arrival;
         fs_time tpot = q->r.output_tokens > 1 ? (e2e - ttft) / (q->r.output_tokens - 1) : 0;
@@ -290,6 +289,7 @@ int sim_run(sim *s, fs_error *err)
     while (!s->failed && !s->stopped && evq_pop(s->q, &ev)) {
         s->now = ev.time;
         ev.fn(s, ev.obj, ev.arg);
+        if (s->sources_live == 0 && s->ninflight == 0) break; /* all served: the run ends here */
         if (!deadline_set && s->sources_live == 0 && s->cfg.drain_timeout >= 0) {
             fs_time end = s->cfg.duration != FS_TIME_MAX && s->cfg.duration > s->now ? s->cfg.duration : s->now;
             evq_push(s->q, end + s->cfg.drain_timeout, on_drain_deadline, s, 0);
@@ -300,7 +300,7 @@ int sim_run(sim *s, fs_error *err)
             break;
         }
     }
-    s->end = s->stopped ? s->now : (s->last_done > s->now ? s->last_done : s->now);
+    s->end = s->now; /* the last completion, or the drain deadline */
     if (s->failed) {
         if (err) *err = s->err;
         return -1;

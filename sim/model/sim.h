@@ -75,9 +75,11 @@ typedef struct sim_config {
 
 /* One request as it left the simulation (finished or not). Times are ns; -1 when it never got
  * that far. */
+#define SIM_NO_REPLICA UINT32_MAX /* a request still in a central queue */
+
 typedef struct sim_request_row {
     uint64_t id;
-    uint32_t deployment, replica;
+    uint32_t deployment, replica; /* replica: SIM_NO_REPLICA when never routed to one */
     fs_time arrival, start, first_token, done;
     int32_t input_tokens, output_tokens;
     bool finished;

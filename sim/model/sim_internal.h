@@ -14,7 +14,7 @@
 typedef struct sim_req {
     wl_request r;
     uint32_t source;
-    uint32_t replica;          /* global replica index once routed */
+    uint32_t replica;          /* global replica index once routed, else SIM_NO_REPLICA */
     fs_time service;           /* fixed-service demand, drawn at arrival */
     fs_time start, first_token; /* -1 until they happen */
     struct sim_req *next;

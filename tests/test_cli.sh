@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# End-to-end tests through the fleetsim binary: exit codes, messages, the results database as
+# the sqlite3 CLI reads it, transactions on failure and Ctrl-C.
+set -u
+FLEETSIM=$1
+DATA=$2
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*" >&2; fail=$((fail + 1)); }
+expect_code() { # expect_code WANT DESCRIPTION -- command...
+  local want=$1 what=$2; shift 3
+  "$@" >"$T/out" 2>"$T/err"; local got=$?
+  if [[ $got == "$want" ]]; then ok; else bad "$what: exit $got, wanted $want; stderr: $(cat "$T/err")"; fi
+}
+contains() { # contains FILE TEXT DESCRIPTION
+  if grep -qF -- "$2" "$1"; then ok; else bad "$3: '$2' not in $(cat "$1")"; fi
+}
+command -v sqlite3 >/dev/null || { echo "sqlite3 CLI missing: install the sqlite3 package" >&2; exit 1; }
+
+cat >"$T/s.json" <<JSON
+{"name": "cli-test", "seed": 5, "duration": 20, "warmup": 2,
+ "fleet": {"gpu": "L4", "count": 2},
+ "deployments": [{"model": "embed", "replicas": 2, "service": {"dist": "exponential", "mean_ms": 20}}],
+ "workload": {"arrival": "poisson", "rate": 50},
+ "slo": {"e2e_ms": 100}}
+JSON
+
+# help and usage
+expect_code 0 "--help" -- "$FLEETSIM" --help; contains "$T/out" "usage: fleetsim" "--help"
+expect_code 0 "run --help" -- "$FLEETSIM" run --help; contains "$T/out" "--set PATH=VALUE" "run --help"
+expect_code 2 "no command" -- "$FLEETSIM"
+expect_code 2 "unknown command" -- "$FLEETSIM" frobnicate; contains "$T/err" "unknown command 'frobnicate'" "unknown command"
+expect_code 2 "unknown option" -- "$FLEETSIM" run "$T/s.json" --frob; contains "$T/err" "unknown option '--frob'" "unknown option"
+expect_code 2 "bad seed" -- "$FLEETSIM" run "$T/s.json" --seed -4; contains "$T/err" "--seed: expected a non-negative integer" "bad seed"
+expect_code 2 "missing scenario" -- "$FLEETSIM" run; contains "$T/err" "run needs a scenario file" "missing scenario"
+expect_code 0 "catalog" -- "$FLEETSIM" catalog; contains "$T/out" "H100-SXM" "catalog"
+
+# a good run stores everything the summary prints
+expect_code 0 "good run" -- "$FLEETSIM" run "$T/s.json" --db "$T/r.db"
+contains "$T/err" "run 1 stored in" "good run"
+cp "$T/out" "$T/summary1"
+[[ $(sqlite3 "$T/r.db" "select status from runs where id = 1") == ok ]] && ok || bad "run 1 not ok"
+[[ $(sqlite3 "$T/r.db" "pragma user_version") == 1 ]] && ok || bad "user_version"
+[[ $(sqlite3 "$T/r.db" "select seed from runs") == 5 ]] && ok || bad "seed stored"
+sqlite3 "$T/r.db" "select scenario_json from runs" | grep -q '"policy":"round_robin"' && ok || bad "resolved scenario stored with defaults"
+(( $(sqlite3 "$T/r.db" "select count(*) from timeseries where run_id = 1") > 50 )) && ok || bad "timeseries rows"
+[[ $(sqlite3 "$T/r.db" "select count(*) from requests") == 0 ]] && ok || bad "requests off by default"
+# every number printed is a stored metric value (rounded as printed)
+nums=$(grep -oE '[0-9]+\.[0-9]+' "$T/summary1" | sort -u)
+missing=0
+for n in $nums; do
+  dec=${n#*.}; places=${#dec}
+  hit=$(sqlite3 "$T/r.db" "select count(*) from metrics where run_id = 1 and printf('%.${places}f', value) = '$n'")
+  [[ $hit -ge 1 ]] || { missing=$((missing + 1)); echo "  printed $n not in metrics" >&2; }
+done
+[[ $missing == 0 && -n $nums ]] && ok || bad "summary figures missing from the DB"
+
+# --json: vLLM key names, same values as the DB
+expect_code 0 "json run" -- "$FLEETSIM" run "$T/s.json" --db "$T/r.db" --json --requests
+for k in '"completed"' '"duration"' '"request_throughput"' '"mean_ttft_ms"' '"median_ttft_ms"' '"p99_ttft_ms"' '"mean_e2el_ms"' '"p99_e2el_ms"' '"request_goodput"'; do
+  contains "$T/out" "$k" "json key $k"
+done
+comp=$(sqlite3 "$T/r.db" "select cast(value as int) from metrics where run_id = 2 and name = 'completed'")
+contains "$T/out" "\"completed\": $comp," "json completed matches DB"
+(( $(sqlite3 "$T/r.db" "select count(*) from requests where run_id = 2") > 800 )) && ok || bad "--requests stores rows"
+[[ $(sqlite3 "$T/r.db" "select count(*) from requests where run_id = 2 and finished = 1 and measured = 1") == "$comp" ]] && ok || bad "finished measured rows = completed"
+
+# determinism: same scenario and seed, byte-identical metric rows; another seed differs
+"$FLEETSIM" run "$T/s.json" --db "$T/r.db" >/dev/null 2>&1
+"$FLEETSIM" run "$T/s.json" --db "$T/r.db" --seed 6 >/dev/null 2>&1
+m() { sqlite3 "$T/r.db" "select name, stat, quote(value), unit from metrics where run_id = $1 order by name, stat"; }
+[[ "$(m 1)" == "$(m 3)" ]] && ok || bad "same seed, different metrics"
+[[ "$(m 1)" != "$(m 4)" ]] && ok || bad "another seed, same metrics"
+[[ $(sqlite3 "$T/r.db" "select seed from runs where id = 4") == 6 ]] && ok || bad "--seed stored"
+
+# --set overrides
+expect_code 0 "--set" -- "$FLEETSIM" run "$T/s.json" --no-db --json --set workload.rate=10 --set 'deployments[0].replicas=1'
+contains "$T/out" '"completed": ' "--set run"
+expect_code 2 "--set unknown key" -- "$FLEETSIM" run "$T/s.json" --no-db --set workload.rat=10
+contains "$T/err" "workload.rat: unknown key 'rat'; did you mean 'rate'?" "--set typo suggestion"
+
+# a rejected scenario writes nothing (not even a new DB file)
+before=$(sqlite3 "$T/r.db" "select count(*) from runs")
+echo '{"name": "x", "fleet": {"gpu": "L4", "count": 1}, "deployments": [{"model": "m", "replicas": -2, "service": {"mean_ms": 1}}], "workload": {"rate": 1}, "duration": 1}' >"$T/bad.json"
+expect_code 2 "bad scenario" -- "$FLEETSIM" run "$T/bad.json" --db "$T/r.db"
+contains "$T/err" "deployments[0].replicas: expected an integer in 1..100000, got -2" "bad scenario message"
+[[ $(sqlite3 "$T/r.db" "select count(*) from runs") == "$before" ]] && ok || bad "rejected scenario wrote a run"
+expect_code 2 "bad scenario, new db" -- "$FLEETSIM" run "$T/bad.json" --db "$T/new.db"
+[[ ! -e "$T/new.db" ]] && ok || bad "rejected scenario created a DB"
+printf '{"name": "x",\n  "seed": 1,,\n}' >"$T/syntax.json"
+expect_code 2 "syntax error" -- "$FLEETSIM" run "$T/syntax.json" --no-db
+contains "$T/err" "syntax.json:2:" "syntax error names file:line"
+
+# a trace with a bad row: the run is marked failed, its rows rolled back, earlier runs intact
+cp "$DATA/azure_conv_head100.csv" "$T/trace.csv"
+echo "2023-11-16 18:16:30.0000000,12,oops" >>"$T/trace.csv"
+cat >"$T/t.json" <<JSON
+{"name": "trace", "fleet": {"gpu": "L4", "count": 1},
+ "deployments": [{"model": "m", "service": {"dist": "constant", "mean_ms": 5}}],
+ "workload": {"arrival": "trace", "trace": {"path": "trace.csv"}}}
+JSON
+expect_code 2 "bad trace row" -- "$FLEETSIM" run "$T/t.json" --db "$T/r.db" --requests
+contains "$T/err" "trace.csv:102:3: column GeneratedTokens: expected a token count, got 'oops'" "bad row message"
+id=$(sqlite3 "$T/r.db" "select max(id) from runs")
+[[ $(sqlite3 "$T/r.db" "select status from runs where id = $id") == failed ]] && ok || bad "failed run marked"
+sqlite3 "$T/r.db" "select error from runs where id = $id" | grep -q "oops" && ok || bad "failed run error stored"
+[[ $(sqlite3 "$T/r.db" "select count(*) from requests where run_id = $id") == 0 ]] && ok || bad "failed run rows rolled back"
+[[ "$(m 1)" == "$(m 3)" ]] && ok || bad "earlier runs intact after a failure"
+head -101 "$DATA/azure_conv_head100.csv" >"$T/trace.csv"
+expect_code 0 "trace run" -- "$FLEETSIM" run "$T/t.json" --db "$T/r.db" --json
+contains "$T/out" '"completed": 100,' "trace run completes all rows"
+
+# Ctrl-C: the run is marked interrupted and earlier runs stay intact
+cat >"$T/long.json" <<JSON
+{"name": "long", "duration": 1e7, "fleet": {"gpu": "L4", "count": 64},
+ "deployments": [{"model": "m", "replicas": 64, "service": {"mean_ms": 100}}],
+ "workload": {"rate": 500}, "output": {"requests": true}}
+JSON
+"$FLEETSIM" run "$T/long.json" --db "$T/r.db" >"$T/out" 2>"$T/err" &
+pid=$!
+sleep 1.5
+kill -INT $pid
+wait $pid; code=$?
+[[ $code == 130 ]] && ok || bad "interrupted exit code $code"
+id=$(sqlite3 "$T/r.db" "select max(id) from runs")
+[[ $(sqlite3 "$T/r.db" "select status from runs where id = $id") == interrupted ]] && ok || bad "interrupted run marked"
+[[ $(sqlite3 "$T/r.db" "select count(*) from requests where run_id = $id") == 0 ]] && ok || bad "interrupted rows rolled back"
+[[ "$(m 1)" == "$(m 3)" ]] && ok || bad "earlier runs intact after Ctrl-C"
+
+# an unwritable database is an environment error (exit 1), not a crash
+expect_code 1 "unwritable db" -- "$FLEETSIM" run "$T/s.json" --db /nonexistent/dir/r.db
+contains "$T/err" "cannot open results database" "unwritable db message"
+
+echo "$pass passed, $fail failed"
+[[ $fail == 0 ]]

@@ -1,0 +1,333 @@
+/* The simulation loop: hand-checked queues, stop and drain, determinism, common random numbers. */
+#include <stdint.h>
+
+#include "harness.h"
+#include "sim.h"
+#include "wl.h"
+
+typedef struct rows {
+    sim_request_row *v;
+    size_t n, cap;
+} rows;
+
+static int capture(void *ctx, const sim_request_row *row, fs_error *err)
+{
+    (void)err;
+    rows *r = ctx;
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 1024;
+        r->v = realloc(r->v, r->cap * sizeof *r->v);
+    }
+    r->v[r->n++] = *row;
+    return 0;
+}
+
+static sim_config base_config(void)
+{
+    sim_config c = {0};
+    c.seed = 1;
+    c.duration = FS_TIME_MAX;
+    c.drain_timeout = -1;
+    c.ndeployments = 1;
+    c.nfleet = 1;
+    snprintf(c.fleet[0].gpu, sizeof c.fleet[0].gpu, "L4");
+    c.fleet[0].count = 1;
+    c.fleet[0].price_per_hour = 3.6;
+    sim_deployment *d = &c.deployments[0];
+    snprintf(d->name, sizeof d->name, "svc");
+    snprintf(d->model, sizeof d->model, "m");
+    d->replicas = 1;
+    d->gpus_per_replica = 1;
+    d->service = SIM_SERVICE_CONSTANT;
+    d->service_mean_s = 0.150;
+    d->max_batch = 1;
+    d->router = SIM_ROUTER_ROUND_ROBIN;
+    return c;
+}
+
+static wl_source *constant_source(double rate)
+{
+    wl_synth_spec sp = {.arrival = WL_ARRIVAL_CONSTANT, .rate = rate,
+                        .input = {.dist = WL_DIST_FIXED, .value = 10}, .output = {.dist = WL_DIST_FIXED, .value = 1}};
+    return wl_synth_open(&sp, 1, 0);
+}
+
+static double metric(const fs_metrics *m, const char *name, const char *stat)
+{
+    const fs_metric *x = fs_metrics_find(m, name, stat);
+    return x ? x->value : NAN;
+}
+
+/* Arrivals every 100 ms, service 150 ms on one replica: request k waits 50 (k-1) ms, whether it
+ * waits in the replica's queue or in a central one. */
+static void hand_checked_queue(enum sim_router router)
+{
+    sim_config c = base_config();
+    c.max_requests = 5;
+    c.deployments[0].router = router;
+    wl_source *src = constant_source(10);
+    rows r = {0};
+    sim_sink sink = {&r, capture, NULL};
+    sim *s = sim_new(&c, &src, 1, &sink);
+    fs_error err;
+    CHECK_INT(sim_run(s, &err), 0);
+    CHECK_INT(r.n, 5);
+    for (size_t i = 0; i < r.n; i++) {
+        CHECK_INT(r.v[i].id, i);
+        CHECK_INT(r.v[i].arrival, (fs_time)(i + 1) * 100000000);
+        CHECK_INT(r.v[i].start - r.v[i].arrival, (fs_time)i * 50000000);
+        CHECK_INT(r.v[i].done - r.v[i].start, 150000000);
+        CHECK(r.v[i].finished);
+    }
+    fs_metrics m = {0};
+    sim_metrics(s, &m);
+    CHECK_NEAR(metric(&m, "completed", "value"), 5, 0);
+    CHECK_NEAR(metric(&m, "queue", "mean"), 100, 1e-9);
+    CHECK_NEAR(metric(&m, "queue", "max"), 200, 1e-9);
+    CHECK_NEAR(metric(&m, "e2el", "median"), 250, 1e-9);
+    CHECK_NEAR(metric(&m, "ttft", "mean"), 250, 1e-9); /* first token = completion here */
+    /* run ends at the last completion: 0.1 + 5 * 0.15 = 0.85 s */
+    CHECK_NEAR(metric(&m, "duration", "value"), 0.85, 1e-12);
+    CHECK_NEAR(metric(&m, "replica_utilization", "value"), 100 * 0.75 / 0.85, 1e-9);
+    CHECK_NEAR(metric(&m, "cost", "value"), 3.6 * 0.85 / 3600, 1e-12);
+    fs_metrics_fini(&m);
+    sim_free(s);
+    free(r.v);
+}
+
+static void test_hand_checked_queue(void)
+{
+    hand_checked_queue(SIM_ROUTER_ROUND_ROBIN);
+    hand_checked_queue(SIM_ROUTER_CENTRAL_QUEUE);
+    hand_checked_queue(SIM_ROUTER_LEAST_OUTSTANDING);
+}
+
+/* Arrivals end at 1 s; draining is capped at 0.2 s: requests ending after 1.2 s are reported
+ * unfinished, still streamed as rows, and fail the SLO. */
+static void test_drain_cap_reports_unfinished(void)
+{
+    sim_config c = base_config();
+    c.duration = 1000000000;
+    c.drain_timeout = 200000000;
+    c.slo_e2e = 10000000000; /* 10 s: every finished request is good */
+    wl_source *src = constant_source(10);
+    rows r = {0};
+    sim_sink sink = {&r, capture, NULL};
+    sim *s = sim_new(&c, &src, 1, &sink);
+    fs_error err;
+    CHECK_INT(sim_run(s, &err), 0);
+    CHECK_INT(r.n, 9); /* arrivals at 0.1 .. 0.9 s; 1.0 s is not before the end */
+    size_t finished = 0, unfinished = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        if (r.v[i].finished) finished++;
+        else {
+            unfinished++;
+            CHECK_INT(r.v[i].done, -1);
+        }
+    }
+    CHECK_INT(finished, 7); /* the 7th ends at 0.1 + 7 * 0.15 = 1.15 s */
+    CHECK_INT(unfinished, 2);
+    fs_metrics m = {0};
+    sim_metrics(s, &m);
+    CHECK_NEAR(metric(&m, "unfinished", "value"), 2, 0);
+    CHECK_NEAR(metric(&m, "slo_attainment", "value"), 100.0 * 7 / 9, 1e-9);
+    CHECK_NEAR(metric(&m, "duration", "value"), 1.2, 1e-12);
+    fs_metrics_fini(&m);
+    sim_free(s);
+    free(r.v);
+}
+
+/* The warm-up excludes early arrivals from the statistics but not from the simulation. */
+static void test_warmup_excluded(void)
+{
+    sim_config c = base_config();
+    c.max_requests = 10;
+    c.warmup = 550000000; /* arrivals at 0.6 .. 1.0 s are measured */
+    wl_source *src = constant_source(10);
+    rows r = {0};
+    sim_sink sink = {&r, capture, NULL};
+    sim *s = sim_new(&c, &src, 1, &sink);
+    fs_error err;
+    CHECK_INT(sim_run(s, &err), 0);
+    CHECK_INT(r.n, 10);
+    size_t measured = 0;
+    for (size_t i = 0; i < r.n; i++) measured += r.v[i].measured;
+    CHECK_INT(measured, 5);
+    fs_metrics m = {0};
+    sim_metrics(s, &m);
+    CHECK_NEAR(metric(&m, "completed", "value"), 5, 0);
+    CHECK_NEAR(metric(&m, "queue", "mean"), (250 + 300 + 350 + 400 + 450) / 5.0, 1e-9);
+    fs_metrics_fini(&m);
+    sim_free(s);
+    free(r.v);
+}
+
+/* A batch starts with up to max_batch queued requests and ends with its longest member. */
+static void test_batching(void)
+{
+    sim_config c = base_config();
+    c.max_requests = 6;
+    c.deployments[0].max_batch = 4;
+    c.deployments[0].service_mean_s = 0.5;
+    wl_source *src = constant_source(100); /* every 10 ms */
+    rows r = {0};
+    sim_sink sink = {&r, capture, NULL};
+    sim *s = sim_new(&c, &src, 1, &sink);
+    fs_error err;
+    CHECK_INT(sim_run(s, &err), 0);
+    CHECK_INT(r.n, 6);
+    /* first batch: request 0 alone at 10 ms; at 510 ms requests 1..4 start together; 5 waits */
+    CHECK_INT(r.v[0].start, 10000000);
+    for (int i = 1; i <= 4; i++) CHECK_INT(r.v[i].start, 510000000);
+    CHECK_INT(r.v[5].start, 1010000000);
+    CHECK_INT(r.v[5].done, 1510000000);
+    sim_free(s);
+    free(r.v);
+}
+
+typedef struct outcome {
+    rows r;
+    fs_metrics m;
+} outcome;
+
+static outcome run_poisson(uint64_t seed, enum sim_router router, uint32_t replicas, double rate)
+{
+    sim_config c = base_config();
+    c.seed = seed;
+    c.duration = 200 * (fs_time)1000000000;
+    c.deployments[0].replicas = replicas;
+    c.fleet[0].count = replicas;
+    c.deployments[0].service = SIM_SERVICE_EXPONENTIAL;
+    c.deployments[0].service_mean_s = 0.1;
+    for (uint32_t d = 0; d < c.ndeployments; d++) c.deployments[d].router = router;
+    wl_synth_spec sp = {.arrival = WL_ARRIVAL_POISSON, .rate = rate,
+                        .input = {.dist = WL_DIST_LOGNORMAL, .mean = 200, .cv = 1, .min = 1, .max = 1e6},
+                        .output = {.dist = WL_DIST_UNIFORM, .min = 1, .max = 300}};
+    wl_source *src = wl_synth_open(&sp, seed, 0);
+    outcome o = {0};
+    sim_sink sink = {&o.r, capture, NULL};
+    sim *s = sim_new(&c, &src, 1, &sink);
+    fs_error err;
+    CHECK_INT(sim_run(s, &err), 0);
+    sim_metrics(s, &o.m);
+    sim_free(s);
+    return o;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    uint64_t x = ((const sim_request_row *)a)->id, y = ((const sim_request_row *)b)->id;
+    return (x > y) - (x < y);
+}
+
+static void test_same_seed_identical_results(void)
+{
+    outcome a = run_poisson(3, SIM_ROUTER_RANDOM, 4, 32), b = run_poisson(3, SIM_ROUTER_RANDOM, 4, 32);
+    outcome c = run_poisson(4, SIM_ROUTER_RANDOM, 4, 32);
+    CHECK_INT(a.m.n, b.m.n);
+    CHECK(memcmp(a.m.v, b.m.v, a.m.n * sizeof *a.m.v) == 0);
+    CHECK_INT(a.r.n, b.r.n);
+    CHECK(a.r.n == b.r.n && memcmp(a.r.v, b.r.v, a.r.n * sizeof *a.r.v) == 0);
+    CHECK(metric(&a.m, "ttft", "mean") != metric(&c.m, "ttft", "mean"));
+    CHECK(metric(&a.m, "completed", "value") != metric(&c.m, "completed", "value"));
+    outcome *all[] = {&a, &b, &c};
+    for (int i = 0; i < 3; i++) {
+        free(all[i]->r.v);
+        fs_metrics_fini(&all[i]->m);
+    }
+}
+
+/* Common random numbers: changing the router (or the fleet size) leaves every request's arrival
+ * and lengths as they were, so an A/B difference is the policy's, not noise. */
+static void test_router_swap_keeps_requests(void)
+{
+    const enum sim_router routers[] = {SIM_ROUTER_ROUND_ROBIN, SIM_ROUTER_RANDOM, SIM_ROUTER_LEAST_OUTSTANDING,
+                                       SIM_ROUTER_CENTRAL_QUEUE};
+    outcome o[5];
+    for (int k = 0; k < 4; k++) o[k] = run_poisson(9, routers[k], 4, 32);
+    o[4] = run_poisson(9, SIM_ROUTER_ROUND_ROBIN, 6, 32); /* a bigger fleet, same traffic */
+    for (int k = 0; k < 5; k++) qsort(o[k].r.v, o[k].r.n, sizeof *o[k].r.v, cmp_id);
+    size_t differ = 0;
+    for (int k = 1; k < 5; k++) {
+        CHECK_INT(o[k].r.n, o[0].r.n);
+        for (size_t i = 0; i < o[0].r.n && i < o[k].r.n; i++)
+            differ += o[k].r.v[i].id != o[0].r.v[i].id || o[k].r.v[i].arrival != o[0].r.v[i].arrival ||
+                      o[k].r.v[i].input_tokens != o[0].r.v[i].input_tokens ||
+                      o[k].r.v[i].output_tokens != o[0].r.v[i].output_tokens;
+    }
+    CHECK_INT(differ, 0);
+    CHECK(o[0].r.n > 1000);
+    /* and the policies do differ in outcome: central queue beats random on mean queueing */
+    CHECK(metric(&o[3].m, "queue", "mean") < metric(&o[1].m, "queue", "mean"));
+    for (int k = 0; k < 5; k++) {
+        free(o[k].r.v);
+        fs_metrics_fini(&o[k].m);
+    }
+}
+
+/* Each router spreads load as it says. */
+static void test_router_policies(void)
+{
+    sim_config c = base_config();
+    c.max_requests = 12;
+    c.deployments[0].replicas = 3;
+    c.fleet[0].count = 3;
+    c.deployments[0].service_mean_s = 0.025; /* done before the next arrival */
+    const enum sim_router routers[] = {SIM_ROUTER_ROUND_ROBIN, SIM_ROUTER_LEAST_OUTSTANDING,
+                                       SIM_ROUTER_CENTRAL_QUEUE};
+    for (int k = 0; k < 3; k++) {
+        c.deployments[0].router = routers[k];
+        wl_source *src = constant_source(10);
+        rows r = {0};
+        sim_sink sink = {&r, capture, NULL};
+        sim *s = sim_new(&c, &src, 1, &sink);
+        fs_error err;
+        CHECK_INT(sim_run(s, &err), 0);
+        int per[3] = {0};
+        for (size_t i = 0; i < r.n; i++) per[r.v[i].replica]++;
+        /* idle replicas, ties broken in turn: every policy rotates */
+        CHECK_INT(per[0], 4);
+        CHECK_INT(per[1], 4);
+        CHECK_INT(per[2], 4);
+        for (size_t i = 0; i < r.n; i++) CHECK_INT(r.v[i].replica, i % 3);
+        sim_free(s);
+        free(r.v);
+    }
+}
+
+/* A sink failure stops the run with the sink's error. */
+static int failing_sink(void *ctx, const sim_request_row *row, fs_error *err)
+{
+    (void)row;
+    int *n = ctx;
+    if (++*n == 3) return fs_error_set(err, "db", 0, 0, "disk full");
+    return 0;
+}
+
+static void test_sink_failure_stops_run(void)
+{
+    sim_config c = base_config();
+    c.max_requests = 100;
+    wl_source *src = constant_source(10);
+    int n = 0;
+    sim_sink sink = {&n, failing_sink, NULL};
+    sim *s = sim_new(&c, &src, 1, &sink);
+    fs_error err;
+    CHECK_INT(sim_run(s, &err), -1);
+    CHECK_STR(err.msg, "disk full");
+    CHECK_INT(n, 3);
+    sim_free(s);
+}
+
+int main(void)
+{
+    RUN(test_hand_checked_queue);
+    RUN(test_drain_cap_reports_unfinished);
+    RUN(test_warmup_excluded);
+    RUN(test_batching);
+    RUN(test_same_seed_identical_results);
+    RUN(test_router_swap_keeps_requests);
+    RUN(test_router_policies);
+    RUN(test_sink_failure_stops_run);
+    return DONE();
+}

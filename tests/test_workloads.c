@@ -1,0 +1,267 @@
+/* Workload sources: the Azure trace reader (good and bad files), timestamps, synthetic load. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "rng.h"
+#include "wl.h"
+
+static void test_datetime(void)
+{
+    int64_t ns;
+    CHECK_INT(wl_parse_datetime("1970-01-01 00:00:00", 19, &ns), 0);
+    CHECK_INT(ns, 0);
+    const char *a = "2023-11-16 18:15:46.6805900";
+    CHECK_INT(wl_parse_datetime(a, strlen(a), &ns), 0);
+    CHECK_INT(ns, INT64_C(1700158546680590000));
+    const char *b = "2024-05-10 00:00:00.009930+00:00";
+    CHECK_INT(wl_parse_datetime(b, strlen(b), &ns), 0);
+    CHECK_INT(ns, INT64_C(1715299200009930000));
+    const char *c = "2024-05-10T02:00:00.009930+02:00"; /* same instant */
+    CHECK_INT(wl_parse_datetime(c, strlen(c), &ns), 0);
+    CHECK_INT(ns, INT64_C(1715299200009930000));
+    const char *z = "2024-02-29 12:00:00Z";
+    CHECK_INT(wl_parse_datetime(z, strlen(z), &ns), 0);
+    const char *bad[] = {"", "2023-11-16", "2023-13-01 00:00:00", "2023-11-16 25:00:00", "2023-11-16 18:15:46.",
+                         "2023-11-16 18:15:46x", "2023/11/16 18:15:46", "2023-11-16 18:15:46+0", "abc"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_INT(wl_parse_datetime(bad[i], strlen(bad[i]), &ns), -1);
+}
+
+static void test_azure_reads_the_trace(void)
+{
+    fs_error err;
+    wl_source *s = wl_azure_open(FS_TEST_DATA "/azure_conv_head100.csv", 0, &err);
+    CHECK(s != NULL);
+    if (!s) return;
+    wl_request r;
+    int n = 0;
+    long long in = 0, out = 0;
+    fs_time last = -1;
+    while (wl_next(s, &r, &err) == 1) {
+        if (n == 0) {
+            CHECK_INT(r.arrival, 0);
+            CHECK_INT(r.input_tokens, 374);
+            CHECK_INT(r.output_tokens, 44);
+        }
+        if (n == 1) CHECK_INT(r.arrival, INT64_C(4314579000)); /* 50.9951690 - 46.6805900 */
+        CHECK(r.arrival >= last);
+        CHECK_INT(r.id, n);
+        last = r.arrival;
+        in += r.input_tokens;
+        out += r.output_tokens;
+        n++;
+    }
+    CHECK_INT(n, 100);
+    CHECK_INT(in, 80197);
+    CHECK_INT(out, 17052);
+    CHECK_INT(last, INT64_C(42685223000)); /* 18:16:29.3658130 - 18:15:46.6805900 */
+    CHECK_INT(wl_next(s, &r, &err), 0);   /* stays exhausted */
+    wl_free(s);
+}
+
+/* Write text to a temporary file; returns its path (static buffer). */
+static const char *tmpfile_with(const char *text, size_t len)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/fleetsim-test-XXXXXX");
+    int fd = mkstemp(path);
+    if (fd < 0) return NULL;
+    FILE *f = fdopen(fd, "wb");
+    fwrite(text, 1, len, f);
+    fclose(f);
+    return path;
+}
+
+/* Read a whole file; returns rows read, or -1 with the formatted error in msg. */
+static int read_all(const char *text, char *msg, size_t size, int *rows)
+{
+    const char *path = tmpfile_with(text, strlen(text));
+    fs_error err;
+    *rows = 0;
+    msg[0] = '\0';
+    wl_source *s = wl_azure_open(path, 0, &err);
+    int rc = -1;
+    if (s) {
+        wl_request r;
+        while ((rc = wl_next(s, &r, &err)) == 1) (*rows)++;
+        wl_free(s);
+    }
+    if (rc < 0) {
+        fs_error_format(&err, msg, size);
+        /* replace the random temp name for stable comparisons */
+        char *p = strstr(msg, path);
+        if (p) {
+            size_t n = strlen(path);
+            memmove(p + 5, p + n, strlen(p + n) + 1);
+            memcpy(p, "TRACE", 5);
+        }
+    }
+    unlink(path);
+    return rc;
+}
+
+#define HDR "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+
+static void test_azure_variants_accepted(void)
+{
+    char msg[512];
+    int rows;
+    /* CRLF line ends, a BOM, no final newline, 2024 timestamps with offsets, blank trailing line */
+    CHECK_INT(read_all("\xEF\xBB\xBF" HDR "2023-11-16 18:15:46.6805900,374,44\r\n2023-11-16 18:15:47.0,1,2", msg,
+                       sizeof msg, &rows), 0);
+    CHECK_INT(rows, 2);
+    CHECK_INT(read_all("TIMESTAMP,ContextTokens,GeneratedTokens\r\n2024-05-10 00:00:00.009930+00:00,2162,5\r\n"
+                       "2024-05-10 00:00:00.017335+00:00,2399,0\r\n\r\n", msg, sizeof msg, &rows), 0);
+    CHECK_INT(rows, 2);
+    CHECK_INT(read_all(HDR, msg, sizeof msg, &rows), 0); /* header only: no requests, no error */
+    CHECK_INT(rows, 0);
+}
+
+static void test_azure_bad_rows(void)
+{
+    static const struct {
+        const char *text;
+        int rows_before;
+        const char *want;
+    } cases[] = {
+        {"", 0, "TRACE: empty file"},
+        {"\n\n", 0, "TRACE: empty file"},
+        {"time,in,out\n2023-11-16 18:15:46.6,1,1\n", 0, "TRACE:1:1: expected the header TIMESTAMP,ContextTokens,GeneratedTokens, got 'time'"},
+        {"TIMESTAMP,ContextTokens\n", 0, "TRACE:1: expected 3 columns"},
+        {HDR "2023-11-16 18:15:46.6,1\n", 0, "TRACE:2: expected 3 columns (TIMESTAMP,ContextTokens,GeneratedTokens), found 2"},
+        {HDR "2023-11-16 18:15:46.6,1,1,1\n", 0, "TRACE:2: expected 3 columns (TIMESTAMP,ContextTokens,GeneratedTokens), found 4"},
+        {HDR "2023-11-16 18:15:46.6,1,1\nyesterday,1,1\n", 1, "TRACE:3:1: column TIMESTAMP: expected a date and time such as '2023-11-16 18:15:46.6805900', got 'yesterday'"},
+        {HDR "2023-11-16 18:15:46.6,abc,1\n", 0, "TRACE:2:2: column ContextTokens: expected a token count, got 'abc'"},
+        {HDR "2023-11-16 18:15:46.6,10,-3\n", 0, "TRACE:2:3: column GeneratedTokens: expected a token count in 0..1000000000, got -3"},
+        {HDR "2023-11-16 18:15:46.6,99999999999,1\n", 0, "TRACE:2:2: column ContextTokens: expected a token count in 0..1000000000, got 99999999999"},
+        {HDR "2023-11-16 18:15:46.6,1.5,1\n", 0, "TRACE:2:2: column ContextTokens: expected a token count, got '1.5'"},
+        {HDR "2023-11-16 18:15:46.6,,1\n", 0, "TRACE:2:2: column ContextTokens: expected a token count, got ''"},
+        {HDR "2023-11-16 18:15:47.0,1,1\n2023-11-16 18:15:46.0,1,1\n", 1, "TRACE:3:1: column TIMESTAMP: time goes backwards"},
+        {HDR "2023-11-16 18:15:46.6,1,1\n\n2023-11-16 18:15:47.6,x,1\n", 1, "TRACE:4:2: column ContextTokens"},
+        {HDR "2023-11-16 18:15:46.6,1,\"1\n", 0, "malformed CSV at the end of the file"},
+        {HDR "2023-11-16 18:15:46.6,\"1\"x,1\n", 0, "TRACE:2: malformed CSV"},
+        {HDR "2023-11-16 18:15:46.6,1,1\n2023-11-16 18:15:4", 1, "TRACE:3: expected 3 columns (TIMESTAMP,ContextTokens,GeneratedTokens), found 1 (the last line has no line end: is the file truncated?)"},
+        {HDR "2023-11-16 18:15:46.6,1,1\n2023-11-16 18:15:47.6,1,", 1, "TRACE:3:3: column GeneratedTokens: expected a token count, got '' (the last line has no line end"},
+        {HDR "2023-11-16 18:15:46.6,12345678901234567890123456789012345678901234567890123456789012345678901234567890,1\n", 0,
+         "TRACE:2:2: column ContextTokens: expected a token count, got '123456789012345678901234567890123456789012345678901234567890123...'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char msg[512];
+        int rows;
+        int rc = read_all(cases[i].text, msg, sizeof msg, &rows);
+        if (rc != -1 || rows != cases[i].rows_before || !strstr(msg, cases[i].want))
+            fprintf(stderr, "  case %zu: rc %d rows %d msg \"%s\"\n", i, rc, rows, msg);
+        CHECK_INT(rc, -1);
+        CHECK_INT(rows, cases[i].rows_before);
+        CHECK_CONTAINS(msg, cases[i].want);
+    }
+}
+
+static void test_azure_missing_file(void)
+{
+    fs_error err;
+    char msg[512];
+    CHECK(wl_azure_open("/nonexistent/trace.csv", 0, &err) == NULL);
+    CHECK_CONTAINS(fs_error_format(&err, msg, sizeof msg), "/nonexistent/trace.csv: cannot open trace: No such file");
+}
+
+static void pull_n(wl_source *s, int n, wl_request *out)
+{
+    fs_error err;
+    for (int i = 0; i < n; i++) CHECK_INT(wl_next(s, &out[i], &err), 1);
+}
+
+static void test_synthetic_is_deterministic(void)
+{
+    wl_synth_spec sp = {.arrival = WL_ARRIVAL_POISSON, .rate = 10,
+                        .input = {.dist = WL_DIST_LOGNORMAL, .mean = 300, .cv = 1, .min = 1, .max = 4096},
+                        .output = {.dist = WL_DIST_UNIFORM, .min = 5, .max = 9}};
+    wl_source *a = wl_synth_open(&sp, 5, 0), *b = wl_synth_open(&sp, 5, 0), *c = wl_synth_open(&sp, 6, 0);
+    static wl_request ra[2000], rb[2000], rc[2000];
+    pull_n(a, 2000, ra);
+    pull_n(b, 2000, rb);
+    pull_n(c, 2000, rc);
+    CHECK(memcmp(ra, rb, sizeof ra) == 0);
+    CHECK(memcmp(ra, rc, sizeof ra) != 0);
+    int in_range = 1;
+    for (int i = 0; i < 2000; i++)
+        in_range &= ra[i].output_tokens >= 5 && ra[i].output_tokens <= 9 && ra[i].input_tokens >= 1 &&
+                    ra[i].input_tokens <= 4096;
+    CHECK(in_range);
+    wl_free(a);
+    wl_free(b);
+    wl_free(c);
+}
+
+static void check_rate_and_cv(enum wl_arrival kind, double rate, double cv, double want_cv)
+{
+    wl_synth_spec sp = {.arrival = kind, .rate = rate, .cv = cv, .input = {.dist = WL_DIST_FIXED, .value = 1},
+                        .output = {.dist = WL_DIST_FIXED, .value = 1}};
+    wl_source *s = wl_synth_open(&sp, 11, 0);
+    fs_error err;
+    wl_request r;
+    const int n = 200000;
+    double sum = 0, sum2 = 0;
+    fs_time prev = 0;
+    for (int i = 0; i < n; i++) {
+        wl_next(s, &r, &err);
+        double gap = fs_time_to_s(r.arrival - prev);
+        prev = r.arrival;
+        sum += gap;
+        sum2 += gap * gap;
+    }
+    double mean = sum / n, sd = sqrt(sum2 / n - mean * mean);
+    CHECK_NEAR(1 / mean, rate, rate * 0.01);
+    CHECK_NEAR(sd / mean, want_cv, 0.02 + want_cv * 0.02);
+    wl_free(s);
+}
+
+static void test_arrival_processes(void)
+{
+    check_rate_and_cv(WL_ARRIVAL_CONSTANT, 40, 0, 0);
+    check_rate_and_cv(WL_ARRIVAL_POISSON, 40, 0, 1);
+    check_rate_and_cv(WL_ARRIVAL_GAMMA, 40, 3, 3);
+    check_rate_and_cv(WL_ARRIVAL_GAMMA, 7, 0.5, 0.5);
+}
+
+static void test_length_distributions(void)
+{
+    fs_rng *r = fs_rng_new(9, FS_STREAM_LENGTHS, 0);
+    wl_len_spec fixed = {.dist = WL_DIST_FIXED, .value = 128};
+    wl_len_spec uni = {.dist = WL_DIST_UNIFORM, .min = 10, .max = 12};
+    wl_len_spec logn = {.dist = WL_DIST_LOGNORMAL, .mean = 500, .cv = 0.5, .min = 1, .max = 1e9};
+    wl_len_spec clamp = {.dist = WL_DIST_LOGNORMAL, .mean = 500, .cv = 2, .min = 100, .max = 600};
+    int counts[3] = {0};
+    double sum = 0;
+    int in_clamp = 1;
+    const int n = 100000;
+    for (int i = 0; i < n; i++) {
+        CHECK(wl_len_draw(&fixed, r) == 128);
+        int u = wl_len_draw(&uni, r);
+        if (u >= 10 && u <= 12) counts[u - 10]++;
+        sum += wl_len_draw(&logn, r);
+        int c = wl_len_draw(&clamp, r);
+        in_clamp &= c >= 100 && c <= 600;
+    }
+    CHECK_INT(counts[0] + counts[1] + counts[2], n);
+    for (int k = 0; k < 3; k++) CHECK_NEAR(counts[k], n / 3.0, n * 0.01);
+    CHECK_NEAR(sum / n, 500, 5);
+    CHECK(in_clamp);
+    fs_rng_free(r);
+}
+
+int main(void)
+{
+    RUN(test_datetime);
+    RUN(test_azure_reads_the_trace);
+    RUN(test_azure_variants_accepted);
+    RUN(test_azure_bad_rows);
+    RUN(test_azure_missing_file);
+    RUN(test_synthetic_is_deterministic);
+    RUN(test_arrival_processes);
+    RUN(test_length_distributions);
+    return DONE();
+}
