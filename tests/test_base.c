@@ -98,6 +98,37 @@ static void test_percentiles_match_numpy(void)
     CHECK(isnan(sm.p50));
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The radix sort against qsort, with negatives, zeros of both signs, ties, huge and tiny values. */
+static void test_sort_matches_qsort(void)
+{
+    fs_rng *r = fs_rng_new(12, FS_STREAM_SAMPLING, 0);
+    const size_t n = 100000;
+    double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    for (size_t i = 0; i < n; i++) {
+        double u = gsl_rng_uniform(r);
+        a[i] = i % 7 == 0 ? (double)(i % 13) : (u - 0.3) * pow(10, (double)(i % 40) - 20);
+        if (i % 101 == 0) a[i] = -0.0;
+        b[i] = a[i];
+    }
+    fs_sort_doubles(a, n);
+    qsort(b, n, sizeof *b, cmp_double);
+    size_t wrong = 0;
+    for (size_t i = 0; i < n; i++) wrong += a[i] != b[i];
+    CHECK_INT(wrong, 0);
+    double one = 3;
+    fs_sort_doubles(&one, 1);
+    CHECK(one == 3);
+    free(a);
+    free(b);
+    fs_rng_free(r);
+}
+
 static void test_batch_means(void)
 {
     double d[10] = {1, 1, 3, 3, 5, 5, 7, 7, 100, 100};
@@ -145,6 +176,7 @@ int main(void)
     RUN(test_stream_values_are_pinned);
     RUN(test_uniform_moments);
     RUN(test_percentiles_match_numpy);
+    RUN(test_sort_matches_qsort);
     RUN(test_batch_means);
     RUN(test_metrics_rows);
     RUN(test_error_format);

@@ -48,12 +48,16 @@ sqlite3 "$T/r.db" "select scenario_json from runs" | grep -q '"policy":"round_ro
 (( $(sqlite3 "$T/r.db" "select count(*) from timeseries where run_id = 1") > 50 )) && ok || bad "timeseries rows"
 [[ $(sqlite3 "$T/r.db" "select count(*) from requests") == 0 ]] && ok || bad "requests off by default"
 # every number printed is a stored metric value (rounded as printed)
-nums=$(grep -oE '[0-9]+\.[0-9]+' "$T/summary1" | sort -u)
+nums=$(grep -v 'latency (ms)' "$T/summary1" | grep -oE '[0-9]+\.[0-9]+' | sort -u)
 missing=0
 for n in $nums; do
   dec=${n#*.}; places=${#dec}
   hit=$(sqlite3 "$T/r.db" "select count(*) from metrics where run_id = 1 and printf('%.${places}f', value) = '$n'")
   [[ $hit -ge 1 ]] || { missing=$((missing + 1)); echo "  printed $n not in metrics" >&2; }
+done
+for n in $(grep '^  requests' "$T/summary1" | grep -oE '[0-9]+'); do # the counts
+  hit=$(sqlite3 "$T/r.db" "select count(*) from metrics where run_id = 1 and printf('%.0f', value) = '$n'")
+  [[ $hit -ge 1 ]] || { missing=$((missing + 1)); echo "  printed count $n not in metrics" >&2; }
 done
 [[ $missing == 0 && -n $nums ]] && ok || bad "summary figures missing from the DB"
 

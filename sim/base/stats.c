@@ -1,11 +1,11 @@
 #include "stats.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 
 #include "fs_error.h"
@@ -34,6 +34,57 @@ double fs_quantile_sorted(const double *sorted, size_t n, double q)
     return gsl_stats_quantile_from_sorted_data(sorted, 1, n, q);
 }
 
+/*
+ * Sorting: an LSD radix sort on the doubles' bit patterns (mapped so that unsigned order is
+ * numeric order), 11 bits a pass, skipping passes where every key has the same digit. GSL's
+ * gsl_sort is a heapsort: on 2 x 10^6 latencies it took 74% of a whole simulation run, the
+ * radix sort takes a few percent. NaNs sort after +inf (they never occur in latencies).
+ */
+static inline uint64_t sort_key(double x)
+{
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    return (b >> 63) ? ~b : b | (UINT64_C(1) << 63);
+}
+
+static inline double key_value(uint64_t k)
+{
+    uint64_t b = (k >> 63) ? k & ~(UINT64_C(1) << 63) : ~k;
+    double x;
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+
+#define RADIX_BITS 11
+#define RADIX (1u << RADIX_BITS)
+
+void fs_sort_doubles(double *v, size_t n)
+{
+    if (n < 2) return;
+    uint64_t *a = fs_xmalloc(n * sizeof *a), *b = fs_xmalloc(n * sizeof *b);
+    for (size_t i = 0; i < n; i++) a[i] = sort_key(v[i]);
+    size_t *count = fs_xmalloc(RADIX * sizeof *count);
+    for (int shift = 0; shift < 64; shift += RADIX_BITS) {
+        memset(count, 0, RADIX * sizeof *count);
+        for (size_t i = 0; i < n; i++) count[(a[i] >> shift) & (RADIX - 1)]++;
+        if (count[(a[0] >> shift) & (RADIX - 1)] == n) continue; /* one digit: nothing moves */
+        size_t sum = 0;
+        for (size_t d = 0; d < RADIX; d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) b[count[(a[i] >> shift) & (RADIX - 1)]++] = a[i];
+        uint64_t *t = a;
+        a = b;
+        b = t;
+    }
+    for (size_t i = 0; i < n; i++) v[i] = key_value(a[i]);
+    free(count);
+    free(a);
+    free(b);
+}
+
 void fs_sample_summarize(fs_sample *s, fs_summary *out)
 {
     out->count = s->n;
@@ -42,7 +93,7 @@ void fs_sample_summarize(fs_sample *s, fs_summary *out)
         out->p50 = out->p90 = out->p95 = out->p99 = out->p999 = NAN;
         return;
     }
-    gsl_sort(s->v, 1, s->n);
+    fs_sort_doubles(s->v, s->n);
     out->mean = gsl_stats_mean(s->v, 1, s->n);
     out->std = s->n > 1 ? gsl_stats_sd_m(s->v, 1, s->n, out->mean) : 0.0;
     out->min = s->v[0];

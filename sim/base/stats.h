@@ -33,6 +33,9 @@ void fs_sample_push(fs_sample *s, double x);
  * standard deviation (n - 1). */
 void fs_sample_summarize(fs_sample *s, fs_summary *out);
 
+/* Sort ascending (a radix sort: O(n), see stats.c for why not gsl_sort). */
+void fs_sort_doubles(double *v, size_t n);
+
 /* Quantile of sorted data, linear interpolation (numpy's default). */
 double fs_quantile_sorted(const double *sorted, size_t n, double q);
 
