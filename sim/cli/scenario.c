@@ -7,6 +7,7 @@
  */
 #include "scenario.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -54,7 +55,7 @@ static void join_index(char *out, const char *path, size_t i)
 static const char *show(const json_t *v, char *buf, size_t size)
 {
     if (json_is_object(v)) return "an object";
-    if (json_is_array(v)) return "an array";
+    if (json_is_array(v)) return json_array_size(v) ? "an array" : "an empty array";
     if (json_is_null(v)) return "null";
     char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
     if (!s) return "a value";
@@ -96,9 +97,10 @@ static int check_keys(vctx *c, const json_t *obj, const char *path, const char *
         for (const char *const *k = known; *k && !ok; k++) ok = strcmp(*k, key) == 0;
         if (ok) continue;
         const char *best = NULL;
-        size_t bd = SIZE_MAX;
+        size_t bd = SIZE_MAX, len = strlen(key);
         for (const char *const *k = known; *k; k++) {
-            size_t d = edit_distance(key, *k);
+            /* "ttft" for "ttft_ms": a known key that is the unknown one plus a unit suffix */
+            size_t d = strncmp(*k, key, len) == 0 && (*k)[len] == '_' ? 0 : edit_distance(key, *k);
             if (d < bd) {
                 bd = d;
                 best = *k;
@@ -106,8 +108,7 @@ static int check_keys(vctx *c, const json_t *obj, const char *path, const char *
         }
         char p[PATH_MAX_LEN];
         join(p, path, key);
-        size_t len = strlen(key);
-        if (best && bd <= (len < 6 ? 2 : len / 3 + 1))
+        if (best && bd <= (len < 6 ? 2 : len / 3 + 1) && bd < len)
             return fs_error_at(c->err, c->file, p, "unknown key '%s'; did you mean '%s'?", key, best);
         char list[512] = "";
         for (const char *const *k = known; *k; k++) {
@@ -176,6 +177,25 @@ static int get_num(vctx *c, json_t *parent, const char *path, const char *key, b
     double x = json_number_value(v);
     if (!isfinite(x) || (min_open ? x <= min : x < min) || x > max) return bad(c, p, want, v);
     *out = x;
+    return 0;
+}
+
+/* A span of time: a number in seconds (scale 1e9) or milliseconds (scale 1e6) that must be > 0
+ * (or >= 0 when zero_ok) and at least 1 ns after rounding, so that a tiny positive value never
+ * turns into 0, which means "none" for SLOs and sampling. Absent: def (in the same unit). */
+static int get_span(vctx *c, json_t *parent, const char *path, const char *key, bool required, double def,
+                    bool zero_ok, double scale, fs_time *out)
+{
+    double x = 0, max = FS_TIME_INPUT_MAX_S * 1e9 / scale;
+    if (get_num(c, parent, path, key, required, def, 0, !zero_ok, max, &x)) return -1;
+    fs_time t = (fs_time)llround(x * scale);
+    if (t == 0 && x > 0) {
+        char p[PATH_MAX_LEN];
+        join(p, path, key);
+        return fs_error_at(c->err, c->file, p, "expected at least 1 ns (%g %s), got %g", 1e9 / scale * 1e-9,
+                           scale == 1e9 ? "s" : "ms", x);
+    }
+    *out = t;
     return 0;
 }
 
@@ -386,10 +406,12 @@ static int load_deployment(vctx *c, json_t *o, const char *p, size_t index, sim_
         get_str(c, o, p, "kind", false, "fixed", kinds, &kind) ||
         get_str(c, o, p, "gpu", false, cfg->fleet[0].gpu, NULL, &gpu))
         return -1;
-    if (strlen(name) >= SIM_NAME_MAX || strlen(model) >= SIM_NAME_MAX) {
+    const char *too_long = strlen(model) >= SIM_NAME_MAX ? "model" : strlen(name) >= SIM_NAME_MAX ? "name" : NULL;
+    if (too_long) {
         char pn[PATH_MAX_LEN];
-        join(pn, p, strlen(name) >= SIM_NAME_MAX ? "name" : "model");
-        return fs_error_at(c->err, c->file, pn, "expected at most %d characters", SIM_NAME_MAX - 1);
+        join(pn, p, too_long);
+        return fs_error_at(c->err, c->file, pn, "expected at most %d bytes, got %zu", SIM_NAME_MAX - 1,
+                           strlen(strcmp(too_long, "model") == 0 ? model : name));
     }
     snprintf(d->name, sizeof d->name, "%s", name);
     snprintf(d->model, sizeof d->model, "%s", model);
@@ -417,9 +439,9 @@ static int load_deployment(vctx *c, json_t *o, const char *p, size_t index, sim_
     static const char *const svc_used[][4] = {{"dist", "mean_ms", NULL}, {"dist", "mean_ms", NULL},
                                               {"dist", "mean_ms", "cv", NULL}};
     if (check_used(c, svc, ps, dist, svc_used[d->service])) return -1;
-    double mean_ms;
-    if (get_num(c, svc, ps, "mean_ms", true, 0, 0, true, 1e9, &mean_ms)) return -1;
-    d->service_mean_s = mean_ms / 1e3;
+    fs_time mean;
+    if (get_span(c, svc, ps, "mean_ms", true, 0, false, 1e6, &mean)) return -1;
+    d->service_mean_s = fs_time_to_s(mean);
     if (d->service == SIM_SERVICE_LOGNORMAL && get_num(c, svc, ps, "cv", false, 1, 0, true, 100, &d->service_cv))
         return -1;
     return 0;
@@ -533,12 +555,9 @@ static const char *const output_keys[] = {"requests", "timeseries_interval", NUL
 
 static int get_opt_ms(vctx *c, json_t *o, const char *path, const char *key, fs_time *out)
 {
-    double ms;
     *out = 0;
     if (!json_object_get(o, key)) return 0;
-    if (get_num(c, o, path, key, true, 0, 0, true, 1e9, &ms)) return -1;
-    *out = fs_time_from_ms(ms);
-    return 0;
+    return get_span(c, o, path, key, true, 0, false, 1e6, out);
 }
 
 static int validate(vctx *c, json_t *root, const scenario_opts *opts, scenario *sc)
@@ -546,7 +565,6 @@ static int validate(vctx *c, json_t *root, const scenario_opts *opts, scenario *
     sim_config *cfg = &sc->cfg;
     const char *name;
     long long seed, requests = 0;
-    double x;
     if (!json_is_object(root)) return bad(c, "(top level)", "an object", root);
     if (check_keys(c, root, "", root_keys) || get_str(c, root, "", "name", true, NULL, NULL, &name)) return -1;
     snprintf(sc->name, sizeof sc->name, "%s", name);
@@ -561,19 +579,14 @@ static int validate(vctx *c, json_t *root, const scenario_opts *opts, scenario *
     bool has_duration = json_object_get(root, "duration") != NULL;
     bool has_requests = json_object_get(root, "requests") != NULL;
     cfg->duration = FS_TIME_MAX;
-    if (has_duration) {
-        if (get_num(c, root, "", "duration", true, 0, 0, true, FS_TIME_INPUT_MAX_S, &x)) return -1;
-        cfg->duration = fs_time_from_s(x);
-    }
+    if (has_duration && get_span(c, root, "", "duration", true, 0, false, 1e9, &cfg->duration)) return -1;
     if (has_requests && get_int(c, root, "", "requests", true, 0, 1, LLONG_MAX, &requests)) return -1;
     cfg->max_requests = (uint64_t)requests;
-    if (get_num(c, root, "", "warmup", false, 0, 0, false, FS_TIME_INPUT_MAX_S, &x)) return -1;
-    cfg->warmup = fs_time_from_s(x);
+    if (get_span(c, root, "", "warmup", false, 0, true, 1e9, &cfg->warmup)) return -1;
     cfg->drain_timeout = -1;
     json_t *dt = json_object_get(root, "drain_timeout");
     if (dt && !json_is_null(dt)) {
-        if (get_num(c, root, "", "drain_timeout", true, 0, 0, false, FS_TIME_INPUT_MAX_S, &x)) return -1;
-        cfg->drain_timeout = fs_time_from_s(x);
+        if (get_span(c, root, "", "drain_timeout", true, 0, true, 1e9, &cfg->drain_timeout)) return -1;
     } else if (!dt) {
         json_object_set_new(root, "drain_timeout", json_null());
     }
@@ -599,9 +612,8 @@ static int validate(vctx *c, json_t *root, const scenario_opts *opts, scenario *
         return -1;
     if (get_obj(c, root, "", "output", false, &out) || check_keys(c, out, "output", output_keys) ||
         get_bool(c, out, "output", "requests", false, &sc->store_requests) ||
-        get_num(c, out, "output", "timeseries_interval", false, 1, 0, false, FS_TIME_INPUT_MAX_S, &x))
+        get_span(c, out, "output", "timeseries_interval", false, 1, true, 1e9, &cfg->sample_interval))
         return -1;
-    cfg->sample_interval = fs_time_from_s(x);
     return 0;
 }
 
@@ -642,8 +654,9 @@ static int apply_set(json_t *root, const char *set, fs_error *err)
         size_t idx = 0;
         bool indexed = false;
         while (*p == '[') {
-            char *end;
-            unsigned long long i = strtoull(p + 1, &end, 10);
+            char *end = p + 1;
+            unsigned long long i = 0;
+            if (isdigit((unsigned char)p[1])) i = strtoull(p + 1, &end, 10);
             if (end == p + 1 || *end != ']') {
                 json_decref(val);
                 return fs_error_set(err, "--set", 0, 0, "'%s': expected [index] after '%.*s'", set, (int)(p - path), path);
@@ -699,7 +712,8 @@ int scenario_load(const char *path, const scenario_opts *opts, scenario *out, fs
         scenario_fini(out);
         return -1;
     }
-    out->resolved_json = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+    /* 15 significant digits: every value a person typed (and every default) prints as written */
+    out->resolved_json = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
     json_decref(root);
     if (!out->resolved_json) fs_oom(0);
     return 0;

@@ -1,0 +1,961 @@
+/*
+ * test_scenario.c — scenario loading: what a user sees for bad files, what a good file turns
+ * into, `--set` overrides and `--seed`, and where a trace path points.
+ *
+ * Scenario texts below are written with ' for " (JSON has no single-quoted strings, so the
+ * swap is unambiguous) and go to a temporary file under /tmp for each case.
+ *
+ * FS_TEST_VERBOSE=1 prints every bad case's message.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "scenario.h"
+
+/* ---- helpers ---- */
+
+#define TMP_TEMPLATE "/tmp/fs_test_scenario_XXXXXX"
+
+/* Write text to path with every ' turned into ". */
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
+    for (const char *p = text; *p; p++) fputc(*p == '\'' ? '"' : *p, f);
+    if (fclose(f) != 0) {
+        perror(path);
+        exit(2);
+    }
+}
+
+/* A fresh temporary file holding text (quotes swapped); its name goes to path. */
+static void tmp_scenario(const char *text, char *path, size_t size)
+{
+    snprintf(path, size, "%s", TMP_TEMPLATE);
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        perror("mkstemp");
+        exit(2);
+    }
+    close(fd);
+    write_text(path, text);
+}
+
+/* Load text as a scenario file; on failure the formatted error goes to msg. The temporary
+ * file is removed before returning; its name stays in path for messages. */
+static int load_text(const char *text, const scenario_opts *opts, scenario *sc, char *path,
+                     size_t path_size, fs_error *err, char *msg, size_t msg_size)
+{
+    tmp_scenario(text, path, path_size);
+    fs_error_clear(err);
+    msg[0] = '\0';
+    int rc = scenario_load(path, opts, sc, err);
+    if (rc != 0) fs_error_format(err, msg, msg_size);
+    unlink(path);
+    return rc;
+}
+
+/* Load text that must be good; on failure, print why and return -1 (sc is then empty). */
+static int load_good(const char *text, const scenario_opts *opts, scenario *sc)
+{
+    char path[64], msg[1024];
+    fs_error err;
+    int rc = load_text(text, opts, sc, path, sizeof path, &err, msg, sizeof msg);
+    if (rc != 0) fprintf(stderr, "  unexpected error: %s\n", msg);
+    CHECK_INT(rc, 0);
+    return rc;
+}
+
+static int starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Pieces of a good scenario, to build bad ones from. */
+#define NAME "'name': 't'"
+#define DUR "'duration': 60"
+#define FLEET "'fleet': [{'gpu': 'L4', 'count': 4}]"
+#define SVC "'service': {'mean_ms': 50}"
+#define DEP "{'name': 'embed', 'model': 'm', 'replicas': 2, " SVC "}"
+#define DEPS "'deployments': [" DEP "]"
+#define WL "'workload': {'rate': 10}"
+#define HEAD "{" NAME ", " DUR ", " FLEET ", " DEPS /* the rest and '}' follow */
+#define GOOD HEAD ", " WL "}"
+/* A scenario with one deployment written out (d: its members besides name and model). */
+#define WITH_DEP(d) "{" NAME ", " DUR ", " FLEET ", 'deployments': [{'name': 'embed', 'model': 'm', " d "}], " WL "}"
+/* A scenario with the workload written out. */
+#define WITH_WL(w) HEAD ", 'workload': " w "}"
+
+/* ---- bad scenarios ---- */
+
+typedef struct bad_case {
+    const char *name;
+    const char *json;
+    const char *path;    /* the JSON path err.path must hold ("" for parse errors) */
+    int line;            /* parse errors: the line the message must name; 0 otherwise */
+    int col;             /* parse errors: the column, when the message must name one; else 0 */
+    const char *want[4]; /* substrings of the formatted message (NULL-terminated) */
+} bad_case;
+
+static const bad_case bad_cases[] = {
+    /* JSON syntax */
+    {"syntax error", "{\n  'name': 't',\n  'seed': 1,,\n  'duration': 5\n}", "", 3, 13,
+     {"string or '}' expected near ','", NULL}},
+    {"missing comma", "{\n  'name': 't'\n  'seed': 1\n}", "", 3, 8, {"'}' expected near '\"seed\"'", NULL}},
+    {"unterminated object", "{\n  'name': 't',\n  'seed': 1\n", "", 4, 0, {"'}' expected near end of file", NULL}},
+    {"unterminated string", "{\n  'name': 't\n}", "", 2, 0, {"unexpected newline", NULL}},
+    {"duplicate key", "{\n  'name': 'a',\n  'seed': 1,\n  'name': 'b'\n}", "", 4, 0,
+     {"duplicate object key near '\"name\"'", NULL}},
+    {"empty file", "", "", 1, 0, {"'[' or '{' expected near end of file", NULL}},
+    {"top level a number", "42", "", 1, 0, {"'[' or '{' expected near '42'", NULL}},
+    {"trailing garbage", "{'name': 't'}\n\nx", "", 3, 0, {"end of file expected near 'x'", NULL}},
+    {"integer too big", "{'name': 't',\n 'seed': 99999999999999999999}", "", 2, 0, {"too big integer", NULL}},
+    /* top level */
+    {"top level not an object", "[1, 2]", "(top level)", 0, 0, {"expected an object, got an array", NULL}},
+    {"missing name", "{" DUR ", " FLEET ", " DEPS ", " WL "}", "name", 0, 0,
+     {"required key is missing (expected a string)", NULL}},
+    {"empty name", "{'name': '', " DUR ", " FLEET ", " DEPS ", " WL "}", "name", 0, 0,
+     {"expected a non-empty string, got \"\"", NULL}},
+    {"name a number", "{'name': 5, " DUR ", " FLEET ", " DEPS ", " WL "}", "name", 0, 0,
+     {"expected a string, got 5", NULL}},
+    {"description a number", HEAD ", " WL ", 'description': 5}", "description", 0, 0, {"expected a string, got 5", NULL}},
+    {"seed negative", HEAD ", " WL ", 'seed': -1}", "seed", 0, 0, {"expected an integer >= 0", "got -1", NULL}},
+    {"seed a string", HEAD ", " WL ", 'seed': 'abc'}", "seed", 0, 0, {"expected an integer >= 0", "got \"abc\"", NULL}},
+    {"seed fractional", HEAD ", " WL ", 'seed': 1.5}", "seed", 0, 0, {"expected an integer >= 0", "got 1.5", NULL}},
+    {"duration 0", "{" NAME ", 'duration': 0, " FLEET ", " DEPS ", " WL "}", "duration", 0, 0,
+     {"expected a number > 0", "got 0", NULL}},
+    {"duration a string", "{" NAME ", 'duration': '60s', " FLEET ", " DEPS ", " WL "}", "duration", 0, 0,
+     {"expected a number > 0", "got \"60s\"", NULL}},
+    {"requests 0", HEAD ", " WL ", 'requests': 0}", "requests", 0, 0, {"expected an integer >= 1, got 0", NULL}},
+    {"warmup negative", HEAD ", " WL ", 'warmup': -1}", "warmup", 0, 0, {"expected a number >= 0", "got -1", NULL}},
+    {"warmup equal to duration", HEAD ", " WL ", 'warmup': 60}", "warmup", 0, 0,
+     {"expected less than duration (60 s), got 60 s", NULL}},
+    {"warmup beyond duration", HEAD ", " WL ", 'warmup': 90.5}", "warmup", 0, 0,
+     {"expected less than duration (60 s), got 90.5 s", NULL}},
+    {"drain_timeout a string", HEAD ", " WL ", 'drain_timeout': 'long'}", "drain_timeout", 0, 0,
+     {"expected a number >= 0", "got \"long\"", NULL}},
+    {"no duration nor requests", "{" NAME ", " FLEET ", " DEPS ", " WL "}", "duration", 0, 0,
+     {"a synthetic workload never ends", "\"duration\"", "\"requests\"", NULL}},
+    /* unknown keys */
+    {"unknown top-level key, close match", "{" NAME ", 'duraton': 60, " FLEET ", " DEPS ", " WL "}", "duraton", 0, 0,
+     {"unknown key 'duraton'; did you mean 'duration'?", NULL}},
+    {"unknown nested key, close match", WITH_DEP("'replcas': 2, " SVC), "deployments[0].replcas", 0, 0,
+     {"unknown key 'replcas'; did you mean 'replicas'?", NULL}},
+    {"unknown key, no close match", HEAD ", " WL ", 'zzzzzzzzzz': 1}", "zzzzzzzzzz", 0, 0,
+     {"unknown key 'zzzzzzzzzz'; known keys here: name, description, seed, duration, requests, warmup, "
+      "drain_timeout, fleet, deployments, workload, router, slo, output", NULL}},
+    {"unknown slo key, no close match", HEAD ", " WL ", 'slo': {'p99': 100}}", "slo.p99", 0, 0,
+     {"unknown key 'p99'; known keys here: ttft_ms, tpot_ms, e2e_ms", NULL}},
+    {"unknown service key", WITH_DEP("'service': {'men_ms': 50}"), "deployments[0].service.men_ms", 0, 0,
+     {"unknown key 'men_ms'; did you mean 'mean_ms'?", NULL}},
+    {"unknown router key", HEAD ", " WL ", 'router': {'polcy': 'random'}}", "router.polcy", 0, 0,
+     {"unknown key 'polcy'; did you mean 'policy'?", NULL}},
+    {"unknown output key", HEAD ", " WL ", 'output': {'request': true}}", "output.request", 0, 0,
+     {"unknown key 'request'; did you mean 'requests'?", NULL}},
+    {"unknown trace key", WITH_WL("{'arrival': 'trace', 'trace': {'file': 'a.csv'}}"), "workload.trace.file", 0, 0,
+     {"unknown key 'file'; known keys here: path, format", NULL}},
+    {"unknown fleet key", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'L4', 'cuont': 4}], " DEPS ", " WL "}",
+     "fleet[0].cuont", 0, 0, {"did you mean 'count'?", NULL}},
+    {"unknown workload key", WITH_WL("{'rate': 10, 'arival': 'poisson'}"), "workload.arival", 0, 0,
+     {"did you mean 'arrival'?", NULL}},
+    {"unknown length key", WITH_WL("{'rate': 10, 'input': {'dist': 'fixed', 'valeu': 3}}"), "workload.input.valeu", 0, 0,
+     {"did you mean 'value'?", NULL}},
+    /* fleet */
+    {"missing fleet", "{" NAME ", " DUR ", " DEPS ", " WL "}", "fleet", 0, 0,
+     {"required key is missing (expected an array of {gpu, count})", NULL}},
+    {"empty fleet", "{" NAME ", " DUR ", 'fleet': [], " DEPS ", " WL "}", "fleet", 0, 0,
+     {"expected a non-empty array of {gpu, count}", NULL}},
+    {"fleet a string", "{" NAME ", " DUR ", 'fleet': 'L4', " DEPS ", " WL "}", "fleet", 0, 0,
+     {"expected a non-empty array of {gpu, count}, got \"L4\"", NULL}},
+    {"fleet entry a number", "{" NAME ", " DUR ", 'fleet': [4], " DEPS ", " WL "}", "fleet[0]", 0, 0,
+     {"expected an object with gpu and count, got 4", NULL}},
+    {"unknown GPU", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'Z9', 'count': 4}], " DEPS ", " WL "}", "fleet[0].gpu", 0, 0,
+     {"expected a known GPU (", "L4", "H100-SXM", "got \"Z9\""}},
+    {"fleet count 0", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'L4', 'count': 0}], " DEPS ", " WL "}", "fleet[0].count", 0, 0,
+     {"expected an integer in 1..1000000, got 0", NULL}},
+    {"fleet count a string", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'L4', 'count': '4'}], " DEPS ", " WL "}",
+     "fleet[0].count", 0, 0, {"expected an integer in 1..1000000, got \"4\"", NULL}},
+    {"fleet count missing", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'L4'}], " DEPS ", " WL "}", "fleet[0].count", 0, 0,
+     {"required key is missing (expected an integer >= 1)", NULL}},
+    {"negative price", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'L4', 'count': 4, 'price_per_hour': -1}], " DEPS ", " WL "}",
+     "fleet[0].price_per_hour", 0, 0, {"expected a number >= 0", "got -1", NULL}},
+    {"GPU type twice in the fleet",
+     "{" NAME ", " DUR ", 'fleet': [{'gpu': 'L4', 'count': 2}, {'gpu': 'l4', 'count': 2}], " DEPS ", " WL "}",
+     "fleet[1]", 0, 0, {"GPU type L4 already appears in fleet[0]", NULL}},
+    {"fleet too small", WITH_DEP("'replicas': 3, 'gpus_per_replica': 2, " SVC), "fleet[0]", 0, 0,
+     {"deployments need 6 GPUs of type L4 (replicas x gpus_per_replica), the fleet has 4", NULL}},
+    {"fleet too small across deployments",
+     "{" NAME ", " DUR ", " FLEET ", 'deployments': [" DEP ", {'name': 'b', 'model': 'm', 'replicas': 3, " SVC "}], " WL "}",
+     "fleet[0]", 0, 0, {"deployments need 5 GPUs of type L4", "the fleet has 4", NULL}},
+    /* deployments */
+    {"missing deployments", "{" NAME ", " DUR ", " FLEET ", " WL "}", "deployments", 0, 0,
+     {"required key is missing (expected an array of deployments)", NULL}},
+    {"empty deployments", "{" NAME ", " DUR ", " FLEET ", 'deployments': [], " WL "}", "deployments", 0, 0,
+     {"expected a non-empty array", NULL}},
+    {"deployments a single object", "{" NAME ", " DUR ", " FLEET ", 'deployments': " DEP ", " WL "}", "deployments", 0, 0,
+     {"expected a non-empty array, got an object", NULL}},
+    {"deployment a string", "{" NAME ", " DUR ", " FLEET ", 'deployments': ['embed'], " WL "}", "deployments[0]", 0, 0,
+     {"expected an object, got \"embed\"", NULL}},
+    {"missing model", "{" NAME ", " DUR ", " FLEET ", 'deployments': [{'name': 'e', " SVC "}], " WL "}",
+     "deployments[0].model", 0, 0, {"required key is missing (expected a string)", NULL}},
+    {"replicas -2", WITH_DEP("'replicas': -2, " SVC), "deployments[0].replicas", 0, 0,
+     {"expected an integer in 1..100000", "got -2", NULL}},
+    {"replicas 1.5", WITH_DEP("'replicas': 1.5, " SVC), "deployments[0].replicas", 0, 0,
+     {"expected an integer in 1..100000", "got 1.5", NULL}},
+    {"replicas a string", WITH_DEP("'replicas': '2', " SVC), "deployments[0].replicas", 0, 0,
+     {"expected an integer in 1..100000", "got \"2\"", NULL}},
+    {"gpus_per_replica too big", WITH_DEP("'gpus_per_replica': 65, " SVC), "deployments[0].gpus_per_replica", 0, 0,
+     {"expected an integer in 1..64, got 65", NULL}},
+    {"max_batch 0", WITH_DEP("'max_batch': 0, " SVC), "deployments[0].max_batch", 0, 0,
+     {"expected an integer in 1..1000000, got 0", NULL}},
+    {"unknown kind", WITH_DEP("'kind': 'llm', " SVC), "deployments[0].kind", 0, 0,
+     {"expected one of \"fixed\"", "got \"llm\"", NULL}},
+    {"deployment GPU not in the fleet", WITH_DEP("'gpu': 'H100', " SVC), "deployments[0].gpu", 0, 0,
+     {"expected a GPU type of the fleet, got \"H100\"", NULL}},
+    {"missing service", WITH_DEP("'replicas': 2"), "deployments[0].service", 0, 0,
+     {"required key is missing (expected an object)", NULL}},
+    {"service a number", WITH_DEP("'service': 50"), "deployments[0].service", 0, 0, {"expected an object, got 50", NULL}},
+    {"service dist unknown", WITH_DEP("'service': {'dist': 'weibull', 'mean_ms': 50}"), "deployments[0].service.dist", 0, 0,
+     {"expected one of \"constant\", \"exponential\", \"lognormal\", got \"weibull\"", NULL}},
+    {"service mean_ms 0", WITH_DEP("'service': {'mean_ms': 0}"), "deployments[0].service.mean_ms", 0, 0,
+     {"expected a number > 0", "got 0", NULL}},
+    {"service mean_ms missing", WITH_DEP("'service': {'dist': 'constant'}"), "deployments[0].service.mean_ms", 0, 0,
+     {"required key is missing", NULL}},
+    {"service lognormal cv 0", WITH_DEP("'service': {'dist': 'lognormal', 'mean_ms': 5, 'cv': 0}"),
+     "deployments[0].service.cv", 0, 0, {"expected a number > 0 and <= 100, got 0", NULL}},
+    {"deployment name too long",
+     WITH_DEP("'replicas': 1, " SVC "}, {'model': 'm', "
+              "'name': '0123456789012345678901234567890123456789012345678901234567890123', " SVC),
+     "deployments[1].name", 0, 0, {"expected at most 63 bytes, got 64", NULL}},
+    {"duplicate deployment names", "{" NAME ", " DUR ", " FLEET ", 'deployments': [" DEP ", " DEP "], " WL "}",
+     "deployments[1].name", 0, 0, {"expected a unique name, got \"embed\" (also deployments[0])", NULL}},
+    {"default names collide",
+     "{" NAME ", " DUR ", " FLEET ", 'deployments': [{'model': 'm', " SVC "}, {'model': 'm', " SVC "}], " WL "}",
+     "deployments[1].name", 0, 0, {"expected a unique name, got \"m\" (also deployments[0])", NULL}},
+    /* workload */
+    {"missing workload", "{" NAME ", " DUR ", " FLEET ", " DEPS "}", "workload", 0, 0,
+     {"required key is missing (expected an object)", NULL}},
+    {"workload rate missing", WITH_WL("{'arrival': 'poisson'}"), "workload.rate", 0, 0, {"required key is missing", NULL}},
+    {"workload rate negative", WITH_WL("{'rate': -5}"), "workload.rate", 0, 0, {"expected a number > 0", "got -5", NULL}},
+    {"workload rate 0", WITH_WL("{'rate': 0}"), "workload.rate", 0, 0, {"expected a number > 0", "got 0", NULL}},
+    {"arrival unknown", WITH_WL("{'arrival': 'bursty', 'rate': 10}"), "workload.arrival", 0, 0,
+     {"expected one of \"constant\", \"poisson\", \"gamma\", \"trace\", got \"bursty\"", NULL}},
+    {"cv with poisson", WITH_WL("{'arrival': 'poisson', 'rate': 10, 'cv': 2}"), "workload.cv", 0, 0,
+     {"only used with \"arrival\": \"gamma\"", NULL}},
+    {"gamma cv 0", WITH_WL("{'arrival': 'gamma', 'rate': 10, 'cv': 0}"), "workload.cv", 0, 0,
+     {"expected a number > 0 and <= 100, got 0", NULL}},
+    {"length dist unknown", WITH_WL("{'rate': 10, 'input': {'dist': 'zipf'}}"), "workload.input.dist", 0, 0,
+     {"expected one of \"fixed\", \"uniform\", \"lognormal\", got \"zipf\"", NULL}},
+    {"length a number", WITH_WL("{'rate': 10, 'input': 300}"), "workload.input", 0, 0, {"expected an object, got 300", NULL}},
+    {"fixed length 0", WITH_WL("{'rate': 10, 'output': {'value': 0}}"), "workload.output.value", 0, 0,
+     {"expected a number >= 1", "got 0", NULL}},
+    {"uniform max < min", WITH_WL("{'rate': 10, 'input': {'dist': 'uniform', 'min': 100, 'max': 50}}"),
+     "workload.input.max", 0, 0, {"expected a number >= min (100), got 50", NULL}},
+    {"uniform without max", WITH_WL("{'rate': 10, 'input': {'dist': 'uniform', 'min': 100}}"), "workload.input.max", 0, 0,
+     {"required key is missing", NULL}},
+    {"lognormal without mean", WITH_WL("{'rate': 10, 'output': {'dist': 'lognormal', 'cv': 1}}"), "workload.output.mean", 0, 0,
+     {"required key is missing", NULL}},
+    {"lognormal max < min", WITH_WL("{'rate': 10, 'input': {'dist': 'lognormal', 'mean': 50, 'min': 20, 'max': 10}}"),
+     "workload.input.max", 0, 0, {"expected a number >= min (20), got 10", NULL}},
+    {"trace arrival without trace", WITH_WL("{'arrival': 'trace'}"), "workload.trace", 0, 0,
+     {"required key is missing (expected an object)", NULL}},
+    {"trace without path", WITH_WL("{'arrival': 'trace', 'trace': {'format': 'azure'}}"), "workload.trace.path", 0, 0,
+     {"required key is missing (expected a string)", NULL}},
+    {"trace format unknown", WITH_WL("{'arrival': 'trace', 'trace': {'path': 'a.csv', 'format': 'json'}}"),
+     "workload.trace.format", 0, 0, {"expected one of \"azure\", got \"json\"", NULL}},
+    {"trace with rate", WITH_WL("{'arrival': 'trace', 'rate': 5, 'trace': {'path': 'a.csv'}}"), "workload.rate", 0, 0,
+     {"not used with arrival \"trace\"", "remove it", NULL}},
+    {"trace with input lengths", WITH_WL("{'arrival': 'trace', 'input': {'value': 5}, 'trace': {'path': 'a.csv'}}"),
+     "workload.input", 0, 0, {"not used with arrival \"trace\"", NULL}},
+    {"trace section with poisson", WITH_WL("{'rate': 5, 'trace': {'path': 'a.csv'}}"), "workload.trace", 0, 0,
+     {"only used with \"arrival\": \"trace\"", NULL}},
+    {"workload names a missing deployment", WITH_WL("{'rate': 5, 'deployment': 'nope'}"), "workload.deployment", 0, 0,
+     {"expected the name of a deployment, got \"nope\"", NULL}},
+    /* router, slo, output */
+    /* keys the chosen dist does not use */
+    {"fixed length with mean", WITH_WL("{'rate': 10, 'input': {'mean': 300}}"), "workload.input.mean", 0, 0,
+     {"not used with dist \"fixed\" (its keys: dist, value); remove it", NULL}},
+    {"uniform length with value", WITH_WL("{'rate': 10, 'output': {'dist': 'uniform', 'min': 1, 'max': 9, 'value': 3}}"),
+     "workload.output.value", 0, 0, {"not used with dist \"uniform\" (its keys: dist, min, max); remove it", NULL}},
+    {"exponential service with cv", WITH_DEP("'service': {'mean_ms': 50, 'cv': 2}"), "deployments[0].service.cv", 0, 0,
+     {"not used with dist \"exponential\" (its keys: dist, mean_ms); remove it", NULL}},
+    {"router policy unknown", HEAD ", " WL ", 'router': {'policy': 'fastest'}}", "router.policy", 0, 0,
+     {"expected one of \"round_robin\", \"random\", \"least_outstanding\", \"central_queue\", got \"fastest\"", NULL}},
+    {"router a string", HEAD ", " WL ", 'router': 'random'}", "router", 0, 0, {"expected an object, got \"random\"", NULL}},
+    {"slo ttft negative", HEAD ", " WL ", 'slo': {'ttft_ms': -1}}", "slo.ttft_ms", 0, 0,
+     {"expected a number > 0", "got -1", NULL}},
+    {"slo e2e null", HEAD ", " WL ", 'slo': {'e2e_ms': null}}", "slo.e2e_ms", 0, 0,
+     {"expected a number > 0", "got null", NULL}},
+    {"output.requests not a boolean", HEAD ", " WL ", 'output': {'requests': 'yes'}}", "output.requests", 0, 0,
+     {"expected true or false, got \"yes\"", NULL}},
+    {"output.requests a number", HEAD ", " WL ", 'output': {'requests': 1}}", "output.requests", 0, 0,
+     {"expected true or false, got 1", NULL}},
+    {"timeseries_interval negative", HEAD ", " WL ", 'output': {'timeseries_interval': -1}}",
+     "output.timeseries_interval", 0, 0,
+     {"expected a number >= 0", "got -1", NULL}},
+};
+
+#define NBAD (sizeof bad_cases / sizeof bad_cases[0])
+
+/* Load one bad case and check all a user would see. */
+static void check_bad(const bad_case *c)
+{
+    char path[64], msg[1024], prefix[128];
+    fs_error err;
+    scenario sc;
+    int before = h_failed_checks;
+    int rc = load_text(c->json, NULL, &sc, path, sizeof path, &err, msg, sizeof msg);
+    CHECK_INT(rc, -1);
+    /* nothing left behind */
+    CHECK(sc.resolved_json == NULL);
+    CHECK(sc.trace_path == NULL);
+    CHECK_STR(err.source, path);
+    CHECK_STR(err.path, c->path);
+    if (c->line > 0) {
+        /* "file:LINE:COL: message" */
+        snprintf(prefix, sizeof prefix, "%s:%d:", path, c->line);
+        CHECK_INT(err.line, c->line);
+        if (c->col > 0) {
+            snprintf(prefix, sizeof prefix, "%s:%d:%d: ", path, c->line, c->col);
+            CHECK_INT(err.column, c->col);
+        }
+        CHECK(starts_with(msg, prefix));
+    } else {
+        /* "file: path: message" */
+        snprintf(prefix, sizeof prefix, "%s: %s: ", path, c->path);
+        CHECK_INT(err.line, 0);
+        CHECK(starts_with(msg, prefix));
+    }
+    CHECK(strlen(err.msg) > 0);
+    for (int i = 0; i < 4 && c->want[i]; i++) CHECK_CONTAINS(msg, c->want[i]);
+    if (h_failed_checks != before || getenv("FS_TEST_VERBOSE"))
+        fprintf(stderr, "  %s case \"%s\": %s\n", h_failed_checks != before ? "failed" : "ok", c->name, msg);
+}
+
+static void test_bad_scenarios(void)
+{
+    CHECK(NBAD >= 25);
+    for (size_t i = 0; i < NBAD; i++) check_bad(&bad_cases[i]);
+    /* every case is distinct */
+    for (size_t i = 0; i < NBAD; i++)
+        for (size_t j = i + 1; j < NBAD; j++) {
+            CHECK(strcmp(bad_cases[i].json, bad_cases[j].json) != 0);
+            CHECK(strcmp(bad_cases[i].name, bad_cases[j].name) != 0);
+        }
+}
+
+/* The base of the bad cases is itself good, so each case fails for the one reason it shows. */
+static void test_bad_cases_base_is_good(void)
+{
+    scenario sc;
+    if (load_good(GOOD, NULL, &sc) == 0) scenario_fini(&sc);
+    if (load_good(WITH_DEP("'replicas': 2, " SVC), NULL, &sc) == 0) scenario_fini(&sc);
+    if (load_good(WITH_WL("{'rate': 10, 'input': {'dist': 'uniform', 'min': 100, 'max': 100}}"), NULL, &sc) == 0)
+        scenario_fini(&sc);
+}
+
+static void test_file_not_found(void)
+{
+    const char *path = "/tmp/fs_test_scenario_no_such_dir/none.json";
+    scenario sc;
+    fs_error err;
+    char msg[1024];
+    fs_error_clear(&err);
+    CHECK_INT(scenario_load(path, NULL, &sc, &err), -1);
+    CHECK(sc.resolved_json == NULL);
+    fs_error_format(&err, msg, sizeof msg);
+    CHECK(starts_with(msg, path));
+    CHECK_CONTAINS(msg, "unable to open");
+    CHECK_CONTAINS(msg, "No such file or directory");
+}
+
+/* An error with a NULL fs_error must not crash (callers may only want the status). */
+static void test_null_error(void)
+{
+    char path[64];
+    scenario sc;
+    tmp_scenario("{'name': 5}", path, sizeof path);
+    CHECK_INT(scenario_load(path, NULL, &sc, NULL), -1);
+    unlink(path);
+}
+
+/* ---- good scenarios ---- */
+
+static void test_quickstart(void)
+{
+    scenario sc;
+    fs_error err;
+    char msg[1024];
+    fs_error_clear(&err);
+    int rc = scenario_load(FS_SOURCE_DIR "/scenarios/quickstart.json", NULL, &sc, &err);
+    if (rc) fprintf(stderr, "  %s\n", fs_error_format(&err, msg, sizeof msg));
+    CHECK_INT(rc, 0);
+    if (rc) return;
+    const sim_config *cfg = &sc.cfg;
+    CHECK_STR(sc.name, "quickstart");
+    CHECK_INT(cfg->seed, 42);
+    CHECK_INT(cfg->duration, 120 * (int64_t)1000000000);
+    CHECK_INT(cfg->warmup, 10 * (int64_t)1000000000);
+    CHECK_INT(cfg->max_requests, 0);
+    CHECK_INT(cfg->drain_timeout, -1);
+    CHECK_INT(cfg->sample_interval, 1000000000);
+    CHECK_INT(cfg->nfleet, 1);
+    CHECK_STR(cfg->fleet[0].gpu, "L4");
+    CHECK_INT(cfg->fleet[0].count, 4);
+    CHECK_NEAR(cfg->fleet[0].price_per_hour, 0.80, 1e-12); /* the catalog's default */
+    CHECK_INT(cfg->ndeployments, 1);
+    const sim_deployment *d = &cfg->deployments[0];
+    CHECK_STR(d->name, "embed");
+    CHECK_STR(d->model, "BAAI/bge-large-en-v1.5");
+    CHECK_INT(d->replicas, 4);
+    CHECK_INT(d->gpus_per_replica, 1);
+    CHECK_INT(d->max_batch, 1);
+    CHECK_INT(d->gpu, 0);
+    CHECK_INT(d->service, SIM_SERVICE_EXPONENTIAL);
+    CHECK_NEAR(d->service_mean_s, 0.050, 1e-15);
+    CHECK_INT(d->router, SIM_ROUTER_LEAST_OUTSTANDING);
+    CHECK_INT(cfg->slo_ttft, 200 * (int64_t)1000000);
+    CHECK_INT(cfg->slo_e2e, 200 * (int64_t)1000000);
+    CHECK_INT(cfg->slo_tpot, 0);
+    CHECK(!sc.is_trace);
+    CHECK(sc.trace_path == NULL);
+    CHECK(!sc.store_requests);
+    CHECK_INT(sc.target, 0);
+    CHECK_INT(sc.synth.arrival, WL_ARRIVAL_POISSON);
+    CHECK_NEAR(sc.synth.rate, 60, 0);
+    CHECK_INT(sc.synth.target, 0);
+    CHECK_INT(sc.synth.input.dist, WL_DIST_LOGNORMAL);
+    CHECK_NEAR(sc.synth.input.mean, 300, 0);
+    CHECK_NEAR(sc.synth.input.cv, 0.8, 0);
+    CHECK_NEAR(sc.synth.input.min, 1, 0);
+    CHECK_NEAR(sc.synth.input.max, 512, 0);
+    CHECK_INT(sc.synth.output.dist, WL_DIST_FIXED);
+    CHECK_NEAR(sc.synth.output.value, 1, 0);
+    /* the resolved JSON keeps the file's values and adds the defaults */
+    CHECK_CONTAINS(sc.resolved_json, "\"name\":\"quickstart\"");
+    CHECK_CONTAINS(sc.resolved_json, "\"seed\":42");
+    CHECK_CONTAINS(sc.resolved_json, "\"policy\":\"least_outstanding\"");
+    CHECK_CONTAINS(sc.resolved_json, "\"drain_timeout\":null");
+    CHECK_CONTAINS(sc.resolved_json, "\"gpus_per_replica\":1");
+    CHECK_CONTAINS(sc.resolved_json, "\"max_batch\":1");
+    CHECK_CONTAINS(sc.resolved_json, "\"price_per_hour\":0.8");
+    CHECK_CONTAINS(sc.resolved_json, "\"requests\":false");
+    CHECK_CONTAINS(sc.resolved_json, "\"deployment\":\"embed\"");
+    CHECK(strchr(sc.resolved_json, '\n') == NULL); /* compact */
+    scenario_fini(&sc);
+    CHECK(sc.resolved_json == NULL);
+    scenario_fini(&sc); /* twice is harmless */
+}
+
+/* The resolved JSON is itself a scenario that loads to the same configuration. */
+static void test_resolved_reloads(void)
+{
+    scenario a, b;
+    fs_error err;
+    char path[64], msg[1024];
+    fs_error_clear(&err);
+    int rc = scenario_load(FS_SOURCE_DIR "/scenarios/quickstart.json", NULL, &a, &err);
+    CHECK_INT(rc, 0);
+    if (rc) return;
+    /* resolved JSON holds no single quotes to swap: the model and description have none */
+    CHECK(strchr(a.resolved_json, '\'') == NULL);
+    rc = load_text(a.resolved_json, NULL, &b, path, sizeof path, &err, msg, sizeof msg);
+    if (rc) fprintf(stderr, "  %s\n", msg);
+    CHECK_INT(rc, 0);
+    if (rc == 0) {
+        CHECK_STR(b.resolved_json, a.resolved_json);
+        CHECK(memcmp(&a.cfg, &b.cfg, sizeof a.cfg) == 0);
+        CHECK(memcmp(&a.synth, &b.synth, sizeof a.synth) == 0);
+        scenario_fini(&b);
+    }
+    scenario_fini(&a);
+}
+
+static void test_minimal_defaults(void)
+{
+    scenario sc;
+    if (load_good("{'name': 'min', 'requests': 500, 'fleet': {'gpu': 'h100', 'count': 2},"
+                  " 'deployments': [{'model': 'org/model', 'service': {'mean_ms': 20}}],"
+                  " 'workload': {'rate': 5}}",
+                  NULL, &sc))
+        return;
+    const sim_config *cfg = &sc.cfg;
+    CHECK_STR(sc.name, "min");
+    CHECK_INT(cfg->seed, 1);
+    CHECK_INT(cfg->duration, FS_TIME_MAX); /* no duration: arrivals stop after `requests` */
+    CHECK_INT(cfg->max_requests, 500);
+    CHECK_INT(cfg->warmup, 0);
+    CHECK_INT(cfg->drain_timeout, -1);
+    CHECK_INT(cfg->sample_interval, 1000000000);
+    CHECK_INT(cfg->slo_ttft, 0);
+    CHECK_INT(cfg->slo_tpot, 0);
+    CHECK_INT(cfg->slo_e2e, 0);
+    CHECK_INT(cfg->nfleet, 1);
+    CHECK_STR(cfg->fleet[0].gpu, "H100-SXM"); /* alias to canonical; one object for the array */
+    CHECK_NEAR(cfg->fleet[0].price_per_hour, 4.00, 1e-12);
+    const sim_deployment *d = &cfg->deployments[0];
+    CHECK_STR(d->name, "org/model"); /* the name defaults to the model */
+    CHECK_INT(d->replicas, 1);
+    CHECK_INT(d->gpus_per_replica, 1);
+    CHECK_INT(d->max_batch, 1);
+    CHECK_INT(d->service, SIM_SERVICE_EXPONENTIAL);
+    CHECK_NEAR(d->service_mean_s, 0.020, 1e-15);
+    CHECK_INT(d->router, SIM_ROUTER_ROUND_ROBIN);
+    CHECK_INT(sc.synth.arrival, WL_ARRIVAL_POISSON);
+    CHECK_INT(sc.synth.input.dist, WL_DIST_FIXED);
+    CHECK_NEAR(sc.synth.input.value, 1, 0);
+    CHECK_INT(sc.synth.output.dist, WL_DIST_FIXED);
+    CHECK_NEAR(sc.synth.output.value, 1, 0);
+    const char *r = sc.resolved_json;
+    CHECK_CONTAINS(r, "\"router\":{\"policy\":\"round_robin\"}");
+    CHECK_CONTAINS(r, "\"warmup\":0");
+    CHECK_CONTAINS(r, "\"seed\":1,");
+    CHECK_CONTAINS(r, "\"kind\":\"fixed\"");
+    CHECK_CONTAINS(r, "\"gpu\":\"H100-SXM\""); /* the deployment's GPU: the fleet's first */
+    CHECK_CONTAINS(r, "\"name\":\"org/model\"");
+    CHECK_CONTAINS(r, "\"dist\":\"exponential\"");
+    CHECK_CONTAINS(r, "\"arrival\":\"poisson\"");
+    CHECK_CONTAINS(r, "\"fleet\":[{");
+    CHECK_CONTAINS(r, "\"slo\":{}");
+    CHECK_CONTAINS(r, "\"timeseries_interval\":1");
+    CHECK_CONTAINS(r, "\"requests\":500");
+    CHECK(strstr(r, "\"duration\"") == NULL); /* not made up */
+    scenario_fini(&sc);
+}
+
+static void test_good_variants(void)
+{
+    scenario sc;
+    /* two deployments on two GPU types; the workload goes to the second; 2.0 counts as 2 */
+    if (load_good("{'name': 'two', 'seed': 7, 'duration': 1.5, 'warmup': 0.25, 'drain_timeout': 3,"
+                  " 'fleet': [{'gpu': 'L4', 'count': 4}, {'gpu': 'A100', 'count': 8, 'price_per_hour': 1.25}],"
+                  " 'deployments': [{'name': 'a', 'model': 'm', " SVC "},"
+                  "   {'name': 'b', 'model': 'm', 'gpu': 'a100-80gb', 'replicas': 2.0, 'gpus_per_replica': 4,"
+                  "    'max_batch': 8, 'service': {'dist': 'lognormal', 'mean_ms': 1.5, 'cv': 2}}],"
+                  " 'workload': {'arrival': 'gamma', 'cv': 3, 'rate': 12.5, 'deployment': 'b',"
+                  "   'input': {'dist': 'uniform', 'min': 10, 'max': 20}},"
+                  " 'router': {'policy': 'central_queue'}, 'slo': {'tpot_ms': 0.5},"
+                  " 'output': {'requests': true, 'timeseries_interval': 0}}",
+                  NULL, &sc) == 0) {
+        const sim_config *cfg = &sc.cfg;
+        CHECK_INT(cfg->seed, 7);
+        CHECK_INT(cfg->duration, 1500000000);
+        CHECK_INT(cfg->warmup, 250000000);
+        CHECK_INT(cfg->drain_timeout, 3000000000);
+        CHECK_INT(cfg->sample_interval, 0);
+        CHECK_INT(cfg->slo_tpot, 500000);
+        CHECK_INT(cfg->nfleet, 2);
+        CHECK_STR(cfg->fleet[1].gpu, "A100-SXM4-80GB");
+        CHECK_NEAR(cfg->fleet[1].price_per_hour, 1.25, 0);
+        CHECK_INT(cfg->ndeployments, 2);
+        CHECK_INT(cfg->deployments[0].gpu, 0);
+        CHECK_INT(cfg->deployments[1].gpu, 1);
+        CHECK_INT(cfg->deployments[1].replicas, 2);
+        CHECK_INT(cfg->deployments[1].gpus_per_replica, 4);
+        CHECK_INT(cfg->deployments[1].max_batch, 8);
+        CHECK_INT(cfg->deployments[1].service, SIM_SERVICE_LOGNORMAL);
+        CHECK_NEAR(cfg->deployments[1].service_mean_s, 0.0015, 1e-15);
+        CHECK_NEAR(cfg->deployments[1].service_cv, 2, 0);
+        CHECK_INT(cfg->deployments[0].router, SIM_ROUTER_CENTRAL_QUEUE);
+        CHECK_INT(cfg->deployments[1].router, SIM_ROUTER_CENTRAL_QUEUE);
+        CHECK_INT(sc.target, 1);
+        CHECK_INT(sc.synth.target, 1);
+        CHECK_INT(sc.synth.arrival, WL_ARRIVAL_GAMMA);
+        CHECK_NEAR(sc.synth.cv, 3, 0);
+        CHECK_NEAR(sc.synth.rate, 12.5, 0);
+        CHECK_INT(sc.synth.input.dist, WL_DIST_UNIFORM);
+        CHECK_NEAR(sc.synth.input.min, 10, 0);
+        CHECK_NEAR(sc.synth.input.max, 20, 0);
+        CHECK(sc.store_requests);
+        scenario_fini(&sc);
+    }
+    /* the fleet exactly full; warmup just under the duration; drain_timeout null allowed */
+    if (load_good(HEAD ", " WL ", 'warmup': 59.999, 'drain_timeout': null}", NULL, &sc) == 0) {
+        CHECK_INT(sc.cfg.drain_timeout, -1);
+        scenario_fini(&sc);
+    }
+    if (load_good(WITH_DEP("'replicas': 2, 'gpus_per_replica': 2, " SVC), NULL, &sc) == 0) scenario_fini(&sc);
+}
+
+/* ---- --set and --seed ---- */
+
+static int load_quickstart(const char *const *sets, int nsets, scenario *sc, fs_error *err, char *msg, size_t size)
+{
+    scenario_opts o = {sets, nsets, false, 0};
+    fs_error_clear(err);
+    msg[0] = '\0';
+    int rc = scenario_load(FS_SOURCE_DIR "/scenarios/quickstart.json", &o, sc, err);
+    if (rc) fs_error_format(err, msg, size);
+    return rc;
+}
+
+static void test_set_overrides(void)
+{
+    scenario sc;
+    fs_error err;
+    char msg[1024];
+    const char *sets[] = {"workload.rate=40", "deployments[0].replicas=3", "router.policy=random",
+                          "slo={\"ttft_ms\": 150}", "workload.input={\"dist\": \"uniform\", \"min\": 5, \"max\": 9}",
+                          "output.requests=true", "name=\"42\""};
+    int rc = load_quickstart(sets, 7, &sc, &err, msg, sizeof msg);
+    if (rc) fprintf(stderr, "  %s\n", msg);
+    CHECK_INT(rc, 0);
+    if (rc) return;
+    CHECK_NEAR(sc.synth.rate, 40, 0);
+    CHECK_INT(sc.cfg.deployments[0].replicas, 3);
+    CHECK_INT(sc.cfg.deployments[0].router, SIM_ROUTER_RANDOM);
+    CHECK_INT(sc.cfg.slo_ttft, 150000000);
+    CHECK_INT(sc.cfg.slo_e2e, 0); /* the object replaced the whole slo section */
+    CHECK_INT(sc.synth.input.dist, WL_DIST_UNIFORM);
+    CHECK_NEAR(sc.synth.input.min, 5, 0);
+    CHECK_NEAR(sc.synth.input.max, 9, 0);
+    CHECK(sc.store_requests);
+    CHECK_STR(sc.name, "42");
+    CHECK_INT(sc.cfg.seed, 42); /* untouched */
+    /* the overrides are part of the scenario as run */
+    CHECK_CONTAINS(sc.resolved_json, "\"rate\":40");
+    CHECK_CONTAINS(sc.resolved_json, "\"replicas\":3");
+    CHECK_CONTAINS(sc.resolved_json, "\"policy\":\"random\"");
+    CHECK_CONTAINS(sc.resolved_json, "\"slo\":{\"ttft_ms\":150}");
+    scenario_fini(&sc);
+}
+
+static void test_set_order_and_new_sections(void)
+{
+    scenario sc;
+    fs_error err;
+    char msg[1024];
+    /* later sets win */
+    const char *twice[] = {"workload.rate=40", "workload.rate=2.5"};
+    CHECK_INT(load_quickstart(twice, 2, &sc, &err, msg, sizeof msg), 0);
+    CHECK_NEAR(sc.synth.rate, 2.5, 0);
+    scenario_fini(&sc);
+    /* a missing section is created along the path */
+    scenario_opts o = {(const char *const[]){"slo.tpot_ms=30", "router.policy=central_queue"}, 2, false, 0};
+    if (load_good(GOOD, &o, &sc) == 0) {
+        CHECK_INT(sc.cfg.slo_tpot, 30000000);
+        CHECK_INT(sc.cfg.deployments[0].router, SIM_ROUTER_CENTRAL_QUEUE);
+        scenario_fini(&sc);
+    }
+}
+
+typedef struct set_case {
+    const char *set;
+    const char *want[3];
+} set_case;
+
+static void test_set_errors(void)
+{
+    /* malformed --set: the message names --set and the offending text */
+    static const set_case cases[] = {
+        {"noequals", {"--set: ", "expected path=value, got 'noequals'", NULL}},
+        {"=5", {"--set: ", "expected path=value, got '=5'", NULL}},
+        {"deployments[9].replicas=1", {"--set: ", "'deployments' is not an array with an element 9", NULL}},
+        {"deployments[x]=1", {"--set: ", "expected [index] after 'deployments'", NULL}},
+        {"deployments[0=1", {"--set: ", "expected [index] after 'deployments'", NULL}},
+        {"name.first=1", {"--set: ", "'name.first' is not an object key", NULL}},
+        {"workload..rate=1", {"--set: ", "is not an object key", NULL}},
+        {"fleet[0]x=1", {"--set: ", "unexpected 'x' in the path", NULL}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        scenario sc;
+        fs_error err;
+        char msg[1024];
+        int before = h_failed_checks;
+        CHECK_INT(load_quickstart(&cases[i].set, 1, &sc, &err, msg, sizeof msg), -1);
+        CHECK(sc.resolved_json == NULL);
+        CHECK(starts_with(msg, "--set: "));
+        for (int k = 0; k < 3 && cases[i].want[k]; k++) CHECK_CONTAINS(msg, cases[i].want[k]);
+        if (h_failed_checks != before) fprintf(stderr, "  in --set '%s': %s\n", cases[i].set, msg);
+    }
+}
+
+/* Examples and rules from scenarios/REFERENCE.md. */
+static void test_set_reference_examples(void)
+{
+    scenario sc;
+    fs_error err;
+    char msg[1024];
+    const char *sets[] = {"router={\"policy\":\"random\"}", "slo.e2e_ms=500", "drain_timeout=null", "name=test"};
+    int rc = load_quickstart(sets, 4, &sc, &err, msg, sizeof msg);
+    if (rc) fprintf(stderr, "  %s\n", msg);
+    CHECK_INT(rc, 0);
+    if (rc == 0) {
+        CHECK_INT(sc.cfg.deployments[0].router, SIM_ROUTER_RANDOM);
+        CHECK_INT(sc.cfg.slo_e2e, 500000000);
+        CHECK_INT(sc.cfg.slo_ttft, 200000000); /* the rest of slo stays */
+        CHECK_INT(sc.cfg.drain_timeout, -1);
+        CHECK_STR(sc.name, "test");
+        scenario_fini(&sc);
+    }
+    /* null only where null means something */
+    const char *null_slo[] = {"slo.ttft_ms=null"};
+    CHECK_INT(load_quickstart(null_slo, 1, &sc, &err, msg, sizeof msg), -1);
+    CHECK_CONTAINS(msg, "slo.ttft_ms: expected a number > 0");
+    CHECK_CONTAINS(msg, "got null");
+    /* sets apply to the file as written: a single-object fleet has no fleet[0] */
+    char path[64];
+    scenario_opts o = {(const char *const[]){"fleet[0].count=3"}, 1, false, 0};
+    rc = load_text("{'name': 't', " DUR ", 'fleet': {'gpu': 'L4', 'count': 4}, " DEPS ", " WL "}", &o, &sc, path,
+                   sizeof path, &err, msg, sizeof msg);
+    CHECK_INT(rc, -1);
+    CHECK(starts_with(msg, "--set: "));
+    CHECK_CONTAINS(msg, "'fleet' is not an array with an element 0");
+    o.sets = (const char *const[]){"fleet.count=3"};
+    rc = load_text("{'name': 't', " DUR ", 'fleet': {'gpu': 'L4', 'count': 4}, " DEPS ", " WL "}", &o, &sc, path,
+                   sizeof path, &err, msg, sizeof msg);
+    CHECK_INT(rc, 0);
+    if (rc == 0) {
+        CHECK_INT(sc.cfg.fleet[0].count, 3);
+        scenario_fini(&sc);
+    }
+}
+
+static void test_set_validated(void)
+{
+    scenario sc;
+    fs_error err;
+    char msg[1024];
+    /* a set that adds an unknown key is caught like one in the file */
+    const char *unknown[] = {"workload.ratee=40"};
+    CHECK_INT(load_quickstart(unknown, 1, &sc, &err, msg, sizeof msg), -1);
+    CHECK_STR(err.path, "workload.ratee");
+    CHECK_CONTAINS(msg, "unknown key 'ratee'; did you mean 'rate'?");
+    const char *top[] = {"sede=3"};
+    CHECK_INT(load_quickstart(top, 1, &sc, &err, msg, sizeof msg), -1);
+    CHECK_CONTAINS(msg, "unknown key 'sede'; did you mean 'seed'?");
+    /* a set value is checked like a file's */
+    const char *neg[] = {"deployments[0].replicas=-2"};
+    CHECK_INT(load_quickstart(neg, 1, &sc, &err, msg, sizeof msg), -1);
+    CHECK_CONTAINS(msg, "deployments[0].replicas: expected an integer in 1..100000, got -2");
+    const char *big[] = {"deployments[0].replicas=5"};
+    CHECK_INT(load_quickstart(big, 1, &sc, &err, msg, sizeof msg), -1);
+    CHECK_CONTAINS(msg, "fleet[0]: deployments need 5 GPUs of type L4");
+    /* VALUE is JSON when it parses: a bare number is not a string */
+    const char *num[] = {"name=42"};
+    CHECK_INT(load_quickstart(num, 1, &sc, &err, msg, sizeof msg), -1);
+    CHECK_CONTAINS(msg, "name: expected a string, got 42");
+    const char *pol[] = {"router.policy=fastest"};
+    CHECK_INT(load_quickstart(pol, 1, &sc, &err, msg, sizeof msg), -1);
+    CHECK_CONTAINS(msg, "router.policy: expected one of");
+    CHECK_CONTAINS(msg, "got \"fastest\"");
+}
+
+static void test_seed_override(void)
+{
+    scenario sc;
+    fs_error err;
+    char msg[1024];
+    scenario_opts o = {NULL, 0, true, 7};
+    fs_error_clear(&err);
+    int rc = scenario_load(FS_SOURCE_DIR "/scenarios/quickstart.json", &o, &sc, &err);
+    if (rc) fprintf(stderr, "  %s\n", fs_error_format(&err, msg, sizeof msg));
+    CHECK_INT(rc, 0);
+    if (rc) return;
+    CHECK_INT(sc.cfg.seed, 7);
+    CHECK_CONTAINS(sc.resolved_json, "\"seed\":7,");
+    scenario_fini(&sc);
+    /* --seed also wins over --set seed=..., and stands in for a bad seed in the file */
+    const char *sets[] = {"seed=3"};
+    scenario_opts o2 = {sets, 1, true, 0};
+    if (load_good(HEAD ", " WL ", 'seed': -1}", &o2, &sc) == 0) {
+        CHECK_INT(sc.cfg.seed, 0);
+        scenario_fini(&sc);
+    }
+    /* the largest seed a file can hold */
+    scenario_opts o3 = {NULL, 0, true, (uint64_t)INT64_MAX};
+    if (load_good(GOOD, &o3, &sc) == 0) {
+        CHECK_INT(sc.cfg.seed, INT64_MAX);
+        scenario_fini(&sc);
+    }
+    /* documented: only the low 63 bits of --seed are kept */
+    scenario_opts o4 = {NULL, 0, true, ((uint64_t)1 << 63) + 5};
+    if (load_good(GOOD, &o4, &sc) == 0) {
+        CHECK_INT(sc.cfg.seed, 5);
+        CHECK_CONTAINS(sc.resolved_json, "\"seed\":5,");
+        scenario_fini(&sc);
+    }
+}
+
+/* ---- edge cases ---- */
+
+/* Edge cases once handled wrongly: each is reported at the key the user wrote, and a tiny
+ * positive time never silently turns into 0 ("none"). */
+static void test_edge_cases(void)
+{
+    scenario sc;
+    fs_error err;
+    char path[64], msg[1024];
+    int rc;
+
+    /* a model name over 63 bytes with no `name`: the error names the model */
+    rc = load_text(WITH_DEP("'replicas': 1, " SVC "}, "
+                            "{'model': 'org/a-model-name-that-is-longer-than-sixty-three-bytes-0123456789', " SVC),
+                   NULL, &sc, path, sizeof path, &err, msg, sizeof msg);
+    CHECK_INT(rc, -1);
+    CHECK_STR(err.path, "deployments[1].model");
+    CHECK_CONTAINS(msg, "expected at most 63 bytes, got 65");
+
+    /* a positive duration that rounds to 0 ns is reported at duration */
+    rc = load_text("{" NAME ", 'duration': 1e-10, " FLEET ", " DEPS ", " WL "}", NULL, &sc, path, sizeof path, &err,
+                   msg, sizeof msg);
+    CHECK_INT(rc, -1);
+    CHECK_STR(err.path, "duration");
+    CHECK_CONTAINS(msg, "expected at least 1 ns");
+
+    /* an SLO target below 1 ns is rejected, not turned into "no target" */
+    rc = load_text(HEAD ", " WL ", 'slo': {'ttft_ms': 1e-7}}", NULL, &sc, path, sizeof path, &err, msg, sizeof msg);
+    CHECK_INT(rc, -1);
+    CHECK_STR(err.path, "slo.ttft_ms");
+    CHECK_CONTAINS(msg, "expected at least 1 ns (1e-06 ms), got 1e-07");
+    rc = load_text(HEAD ", " WL ", 'output': {'timeseries_interval': 1e-12}}", NULL, &sc, path, sizeof path, &err, msg,
+                   sizeof msg);
+    CHECK_INT(rc, -1);
+    CHECK_STR(err.path, "output.timeseries_interval");
+
+    /* a negative or spaced --set index is malformed, not a huge element number */
+    const char *neg_index[] = {"deployments[-1].replicas=1"};
+    CHECK_INT(load_quickstart(neg_index, 1, &sc, &err, msg, sizeof msg), -1);
+    CHECK_CONTAINS(msg, "expected [index]");
+    const char *spaced[] = {"deployments[ 0].replicas=1"};
+    CHECK_INT(load_quickstart(spaced, 1, &sc, &err, msg, sizeof msg), -1);
+    CHECK_CONTAINS(msg, "expected [index]");
+
+    /* an empty array says so; a unit suffix is suggested */
+    rc = load_text("{" NAME ", 'duration': 1, 'fleet': [], " DEPS ", " WL "}", NULL, &sc, path, sizeof path, &err, msg,
+                   sizeof msg);
+    CHECK_INT(rc, -1);
+    CHECK_CONTAINS(msg, "got an empty array");
+    rc = load_text(HEAD ", " WL ", 'slo': {'ttft': 100}}", NULL, &sc, path, sizeof path, &err, msg, sizeof msg);
+    CHECK_INT(rc, -1);
+    CHECK_CONTAINS(msg, "did you mean 'ttft_ms'?");
+}
+
+/* ---- traces ---- */
+
+static void test_trace_relative_path(void)
+{
+    scenario sc;
+    fs_error err;
+    char msg[1024];
+    fs_error_clear(&err);
+    int rc = scenario_load(FS_TEST_DATA "/scenarios/trace_relative.json", NULL, &sc, &err);
+    if (rc) fprintf(stderr, "  %s\n", fs_error_format(&err, msg, sizeof msg));
+    CHECK_INT(rc, 0);
+    if (rc) return;
+    CHECK(sc.is_trace);
+    CHECK_STR(sc.trace_path, FS_TEST_DATA "/scenarios/../azure_conv_head100.csv");
+    CHECK_INT(sc.cfg.duration, FS_TIME_MAX); /* a trace ends by itself */
+    CHECK_INT(sc.cfg.deployments[0].service, SIM_SERVICE_CONSTANT);
+    CHECK_CONTAINS(sc.resolved_json, "\"format\":\"azure\"");
+    CHECK_CONTAINS(sc.resolved_json, "\"path\":\"../azure_conv_head100.csv\""); /* as written */
+    /* the path leads to the trace: its first request */
+    wl_source *src[1];
+    uint32_t n = 0;
+    rc = scenario_open_sources(&sc, src, &n, &err);
+    if (rc) fprintf(stderr, "  %s\n", fs_error_format(&err, msg, sizeof msg));
+    CHECK_INT(rc, 0);
+    if (rc == 0) {
+        wl_request r;
+        CHECK_INT(n, 1);
+        CHECK_INT(wl_next(src[0], &r, &err), 1);
+        CHECK_INT(r.arrival, 0);
+        CHECK_INT(r.input_tokens, 374);
+        CHECK_INT(r.output_tokens, 44);
+        wl_free(src[0]);
+    }
+    scenario_fini(&sc);
+    CHECK(sc.trace_path == NULL);
+}
+
+static void test_trace_paths_in_tmp(void)
+{
+    char dir[64] = "/tmp/fs_test_scenario_dir_XXXXXX", sub[128], file[160];
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        CHECK(0);
+        return;
+    }
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    snprintf(file, sizeof file, "%s/s.json", sub);
+    CHECK_INT(mkdir(sub, 0700), 0);
+    scenario sc;
+    fs_error err;
+    char msg[1024], want[256];
+    /* relative: next to the scenario */
+    write_text(file, "{'name': 't', " FLEET ", " DEPS ", 'workload': {'arrival': 'trace', 'trace': {'path': 't.csv'}}}");
+    fs_error_clear(&err);
+    int rc = scenario_load(file, NULL, &sc, &err);
+    if (rc) fprintf(stderr, "  %s\n", fs_error_format(&err, msg, sizeof msg));
+    CHECK_INT(rc, 0);
+    if (rc == 0) {
+        snprintf(want, sizeof want, "%s/t.csv", sub);
+        CHECK_STR(sc.trace_path, want);
+        scenario_fini(&sc);
+    }
+    /* relative with folders */
+    write_text(file, "{'name': 't', " FLEET ", " DEPS ", 'workload': {'arrival': 'trace', 'trace': {'path': 'in/t.csv'}}}");
+    rc = scenario_load(file, NULL, &sc, &err);
+    CHECK_INT(rc, 0);
+    if (rc == 0) {
+        snprintf(want, sizeof want, "%s/in/t.csv", sub);
+        CHECK_STR(sc.trace_path, want);
+        scenario_fini(&sc);
+    }
+    /* absolute: unchanged */
+    write_text(file, "{'name': 't', " FLEET ", " DEPS ", 'workload': {'arrival': 'trace', 'trace': {'path': '/data/t.csv'}}}");
+    rc = scenario_load(file, NULL, &sc, &err);
+    CHECK_INT(rc, 0);
+    if (rc == 0) {
+        CHECK_STR(sc.trace_path, "/data/t.csv");
+        scenario_fini(&sc);
+    }
+    /* a missing trace file is reported when the source opens, naming the resolved path */
+    write_text(file, "{'name': 't', " FLEET ", " DEPS ", 'workload': {'arrival': 'trace', 'trace': {'path': 'none.csv'}}}");
+    rc = scenario_load(file, NULL, &sc, &err);
+    CHECK_INT(rc, 0);
+    if (rc == 0) {
+        wl_source *src[1];
+        uint32_t n = 5;
+        CHECK_INT(scenario_open_sources(&sc, src, &n, &err), -1);
+        CHECK_INT(n, 0);
+        snprintf(want, sizeof want, "%s/none.csv", sub);
+        CHECK_CONTAINS(fs_error_format(&err, msg, sizeof msg), want);
+        scenario_fini(&sc);
+    }
+    unlink(file);
+    rmdir(sub);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    RUN(test_bad_scenarios);
+    RUN(test_bad_cases_base_is_good);
+    RUN(test_file_not_found);
+    RUN(test_null_error);
+    RUN(test_quickstart);
+    RUN(test_resolved_reloads);
+    RUN(test_minimal_defaults);
+    RUN(test_good_variants);
+    RUN(test_set_overrides);
+    RUN(test_set_order_and_new_sections);
+    RUN(test_set_errors);
+    RUN(test_set_reference_examples);
+    RUN(test_set_validated);
+    RUN(test_seed_override);
+    RUN(test_edge_cases);
+    RUN(test_trace_relative_path);
+    RUN(test_trace_paths_in_tmp);
+    return DONE();
+}
