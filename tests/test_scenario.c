@@ -153,7 +153,7 @@ static const bad_case bad_cases[] = {
      {"unknown key 'replcas'; did you mean 'replicas'?", NULL}},
     {"unknown key, no close match", HEAD ", " WL ", 'zzzzzzzzzz': 1}", "zzzzzzzzzz", 0, 0,
      {"unknown key 'zzzzzzzzzz'; known keys here: name, description, seed, duration, requests, warmup, "
-      "drain_timeout, fleet, deployments, workload, router, slo, output", NULL}},
+      "drain_timeout, catalogs, fleet, deployments, workload, router, slo, output", NULL}},
     {"unknown slo key, no close match", HEAD ", " WL ", 'slo': {'p99': 100}}", "slo.p99", 0, 0,
      {"unknown key 'p99'; known keys here: ttft_ms, tpot_ms, e2e_ms", NULL}},
     {"unknown service key", WITH_DEP("'service': {'men_ms': 50}"), "deployments[0].service.men_ms", 0, 0,
@@ -218,8 +218,37 @@ static const bad_case bad_cases[] = {
      {"expected an integer in 1..64, got 65", NULL}},
     {"max_batch 0", WITH_DEP("'max_batch': 0, " SVC), "deployments[0].max_batch", 0, 0,
      {"expected an integer in 1..1000000, got 0", NULL}},
-    {"unknown kind", WITH_DEP("'kind': 'llm', " SVC), "deployments[0].kind", 0, 0,
-     {"expected one of \"fixed\"", "got \"llm\"", NULL}},
+    {"unknown kind", WITH_DEP("'kind': 'vision', " SVC), "deployments[0].kind", 0, 0,
+     {"expected one of \"fixed\", \"llm\"", "got \"vision\"", NULL}},
+    {"llm keys on a fixed deployment", WITH_DEP("'tp': 2, " SVC), "deployments[0].tp", 0, 0,
+     {"not used with kind \"fixed\"", NULL}},
+    {"fixed keys on an llm deployment", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'H100', 'count': 1}], 'deployments': "
+     "[{'model': 'llama-3.1-8b', 'kind': 'llm', " SVC "}], " WL "}", "deployments[0].service", 0, 0,
+     {"not used with kind \"llm\"", NULL}},
+    {"llm model not in the catalog", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'H100', 'count': 1}], 'deployments': "
+     "[{'model': 'gpt-5', 'kind': 'llm'}], " WL "}", "deployments[0].model", 0, 0,
+     {"expected a model of the catalog", "got \"gpt-5\"", NULL}},
+    {"llm tp not dividing heads", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'H100', 'count': 8}], 'deployments': "
+     "[{'model': 'llama-3.1-8b', 'kind': 'llm', 'tp': 3}], " WL "}", "deployments[0].tp", 0, 0,
+     {"expected a power of two that divides the model's 32 attention heads, got 3", NULL}},
+    {"llm model too big for the GPU", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'L4', 'count': 1}], 'deployments': "
+     "[{'model': 'llama-3.1-70b', 'kind': 'llm'}], " WL "}", "deployments[0].model", 0, 0,
+     {"does not fit on L4 with tp 1", NULL}},
+    {"llm context longer than the KV cache", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'L4', 'count': 1}], 'deployments': "
+     "[{'model': 'llama-3.1-8b', 'kind': 'llm'}], " WL "}", "deployments[0].engine.max_model_len", 0, 0,
+     {"less than max_model_len 131072", NULL}},
+    {"llm engine unknown key", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'H100', 'count': 1}], 'deployments': "
+     "[{'model': 'llama-3.1-8b', 'kind': 'llm', 'engine': {'max_num_seq': 5}}], " WL "}",
+     "deployments[0].engine.max_num_seq", 0, 0, {"did you mean 'max_num_seqs'?", NULL}},
+    {"llm bad kv dtype", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'H100', 'count': 1}], 'deployments': "
+     "[{'model': 'llama-3.1-8b', 'kind': 'llm', 'engine': {'kv_cache_dtype': 'int2'}}], " WL "}",
+     "deployments[0].engine.kv_cache_dtype", 0, 0, {"expected one of \"auto\", \"bf16\", \"fp8\"", NULL}},
+    {"prefix tokens zero", HEAD ", 'workload': {'rate': 1, 'prefix': {'tokens': 0}}}", "workload.prefix.tokens", 0, 0,
+     {"expected an integer in 1..16777216, got 0", NULL}},
+    {"catalogs not an array", "{" NAME ", " DUR ", 'catalogs': 'x.json', " FLEET ", " DEPS ", " WL "}", "catalogs", 0, 0,
+     {"expected an array of file names", NULL}},
+    {"catalog file missing", "{" NAME ", " DUR ", 'catalogs': ['/nonexistent/c.json'], " FLEET ", " DEPS ", " WL "}",
+     "catalogs[0]", 0, 0, {"cannot load the catalog file: unable to open /nonexistent/c.json", NULL}},
     {"deployment GPU not in the fleet", WITH_DEP("'gpu': 'H100', " SVC), "deployments[0].gpu", 0, 0,
      {"expected a GPU type of the fleet, got \"H100\"", NULL}},
     {"missing service", WITH_DEP("'replicas': 2"), "deployments[0].service", 0, 0,
@@ -591,7 +620,7 @@ static void test_good_variants(void)
 
 static int load_quickstart(const char *const *sets, int nsets, scenario *sc, fs_error *err, char *msg, size_t size)
 {
-    scenario_opts o = {sets, nsets, false, 0};
+    scenario_opts o = {sets, nsets, false, 0, NULL, 0};
     fs_error_clear(err);
     msg[0] = '\0';
     int rc = scenario_load(FS_SOURCE_DIR "/scenarios/quickstart.json", &o, sc, err);
@@ -641,7 +670,7 @@ static void test_set_order_and_new_sections(void)
     CHECK_NEAR(sc.synth.rate, 2.5, 0);
     scenario_fini(&sc);
     /* a missing section is created along the path */
-    scenario_opts o = {(const char *const[]){"slo.tpot_ms=30", "router.policy=central_queue"}, 2, false, 0};
+    scenario_opts o = {(const char *const[]){"slo.tpot_ms=30", "router.policy=central_queue"}, 2, false, 0, NULL, 0};
     if (load_good(GOOD, &o, &sc) == 0) {
         CHECK_INT(sc.cfg.slo_tpot, 30000000);
         CHECK_INT(sc.cfg.deployments[0].router, SIM_ROUTER_CENTRAL_QUEUE);
@@ -705,7 +734,7 @@ static void test_set_reference_examples(void)
     CHECK_CONTAINS(msg, "got null");
     /* sets apply to the file as written: a single-object fleet has no fleet[0] */
     char path[64];
-    scenario_opts o = {(const char *const[]){"fleet[0].count=3"}, 1, false, 0};
+    scenario_opts o = {(const char *const[]){"fleet[0].count=3"}, 1, false, 0, NULL, 0};
     rc = load_text("{'name': 't', " DUR ", 'fleet': {'gpu': 'L4', 'count': 4}, " DEPS ", " WL "}", &o, &sc, path,
                    sizeof path, &err, msg, sizeof msg);
     CHECK_INT(rc, -1);
@@ -756,7 +785,7 @@ static void test_seed_override(void)
     scenario sc;
     fs_error err;
     char msg[1024];
-    scenario_opts o = {NULL, 0, true, 7};
+    scenario_opts o = {NULL, 0, true, 7, NULL, 0};
     fs_error_clear(&err);
     int rc = scenario_load(FS_SOURCE_DIR "/scenarios/quickstart.json", &o, &sc, &err);
     if (rc) fprintf(stderr, "  %s\n", fs_error_format(&err, msg, sizeof msg));
@@ -767,19 +796,19 @@ static void test_seed_override(void)
     scenario_fini(&sc);
     /* --seed also wins over --set seed=..., and stands in for a bad seed in the file */
     const char *sets[] = {"seed=3"};
-    scenario_opts o2 = {sets, 1, true, 0};
+    scenario_opts o2 = {sets, 1, true, 0, NULL, 0};
     if (load_good(HEAD ", " WL ", 'seed': -1}", &o2, &sc) == 0) {
         CHECK_INT(sc.cfg.seed, 0);
         scenario_fini(&sc);
     }
     /* the largest seed a file can hold */
-    scenario_opts o3 = {NULL, 0, true, (uint64_t)INT64_MAX};
+    scenario_opts o3 = {NULL, 0, true, (uint64_t)INT64_MAX, NULL, 0};
     if (load_good(GOOD, &o3, &sc) == 0) {
         CHECK_INT(sc.cfg.seed, INT64_MAX);
         scenario_fini(&sc);
     }
     /* documented: only the low 63 bits of --seed are kept */
-    scenario_opts o4 = {NULL, 0, true, ((uint64_t)1 << 63) + 5};
+    scenario_opts o4 = {NULL, 0, true, ((uint64_t)1 << 63) + 5, NULL, 0};
     if (load_good(GOOD, &o4, &sc) == 0) {
         CHECK_INT(sc.cfg.seed, 5);
         CHECK_CONTAINS(sc.resolved_json, "\"seed\":5,");

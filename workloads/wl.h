@@ -28,6 +28,11 @@ typedef struct wl_request {
     int32_t input_tokens;  /* prompt length, >= 1 */
     int32_t output_tokens; /* tokens to generate, >= 1 */
     uint32_t target;       /* which deployment serves it (index), set by the source's tag */
+    int32_t priority;      /* lower is more urgent (engines with the priority policy) */
+    /* Prompt sharing for prefix caching: the first prefix_tokens tokens of the prompt are the
+     * same for every request with the same prefix_key (0: nothing shared). */
+    uint64_t prefix_key;
+    int32_t prefix_tokens;
 } wl_request;
 
 typedef struct wl_source wl_source;
@@ -57,6 +62,11 @@ typedef struct wl_synth_spec {
     double rate; /* requests per second, > 0 */
     double cv;   /* gamma: coefficient of variation of inter-arrival times, > 0 */
     wl_len_spec input, output;
+    /* Shared prefixes (a system prompt): each request starts with prefix_tokens tokens shared
+     * with the requests of one of prefix_groups groups, drawn uniformly; its input length is
+     * prefix_tokens plus a draw from `input`. 0 tokens: no sharing. */
+    int32_t prefix_tokens;
+    uint32_t prefix_groups;
     uint32_t target;
 } wl_synth_spec;
 

@@ -179,6 +179,9 @@ static int azure_next(wl_source *src, wl_request *out, fs_error *err)
     out->input_tokens = in;
     out->output_tokens = outt;
     out->target = a->target;
+    out->priority = 0;
+    out->prefix_key = 0;
+    out->prefix_tokens = 0;
     return 1;
 }
 

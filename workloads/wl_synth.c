@@ -8,7 +8,8 @@
 typedef struct synth {
     wl_source base;
     wl_synth_spec spec;
-    fs_rng *arrivals, *lengths;
+    fs_rng *arrivals, *lengths, *prefixes;
+    uint64_t seed;
     uint64_t next_id;
     double t_s;     /* constant arrivals: exact time in seconds, so no rounding drift */
     fs_time t;      /* time of the last arrival */
@@ -70,6 +71,16 @@ static int synth_next(wl_source *src, wl_request *out, fs_error *err)
     out->input_tokens = wl_len_draw(&sp->input, s->lengths);
     out->output_tokens = wl_len_draw(&sp->output, s->lengths);
     out->target = sp->target;
+    out->priority = 0;
+    out->prefix_key = 0;
+    out->prefix_tokens = 0;
+    if (sp->prefix_tokens > 0) {
+        uint64_t group = sp->prefix_groups > 1 ? gsl_rng_uniform_int(s->prefixes, sp->prefix_groups) : 0;
+        out->prefix_key = fs_hash64(s->seed, group + 1) | 1;
+        out->prefix_tokens = sp->prefix_tokens;
+        out->input_tokens = out->input_tokens > INT32_MAX - sp->prefix_tokens ? INT32_MAX
+                                                                              : out->input_tokens + sp->prefix_tokens;
+    }
     return 1;
 }
 
@@ -78,6 +89,7 @@ static void synth_free(wl_source *src)
     synth *s = (synth *)src;
     fs_rng_free(s->arrivals);
     fs_rng_free(s->lengths);
+    fs_rng_free(s->prefixes);
     free(s);
 }
 
@@ -90,6 +102,8 @@ wl_source *wl_synth_open(const wl_synth_spec *spec, uint64_t seed, uint64_t inde
     s->spec = *spec;
     s->arrivals = fs_rng_new(seed, FS_STREAM_ARRIVALS, index);
     s->lengths = fs_rng_new(seed, FS_STREAM_LENGTHS, index);
-    if (!s->arrivals || !s->lengths) fs_oom(sizeof(gsl_rng));
+    s->prefixes = fs_rng_new(seed, FS_STREAM_PREFIXES, index);
+    s->seed = fs_hash64(seed, index);
+    if (!s->arrivals || !s->lengths || !s->prefixes) fs_oom(sizeof(gsl_rng));
     return &s->base;
 }

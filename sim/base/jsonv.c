@@ -105,7 +105,8 @@ int jv_check_keys(jv_ctx *c, const json_t *obj, const char *path, const char *co
 
 /* After check_keys: keys that exist but mean nothing for the chosen `dist` are errors too, since
  * a user who writes them expects an effect. `used` lists the keys that apply. */
-int jv_check_used(jv_ctx *c, const json_t *obj, const char *path, const char *dist, const char *const *used)
+int jv_check_used(jv_ctx *c, const json_t *obj, const char *path, const char *what, const char *value,
+                  const char *const *used)
 {
     const char *key;
     json_t *v;
@@ -119,7 +120,7 @@ int jv_check_used(jv_ctx *c, const json_t *obj, const char *path, const char *di
             if (k[1]) strncat(list, ", ", sizeof list - strlen(list) - 1);
         }
         jv_join(p, path, key);
-        return fs_error_at(c->err, c->file, p, "not used with dist \"%s\" (its keys: %s); remove it", dist, list);
+        return fs_error_at(c->err, c->file, p, "not used with %s \"%s\" (its keys: %s); remove it", what, value, list);
     }
     return 0;
 }

@@ -36,8 +36,10 @@ int jv_bad(jv_ctx *c, const char *path, const char *expected, const json_t *got)
 
 /* Every key of obj must be in `known` (NULL-terminated). */
 int jv_check_keys(jv_ctx *c, const json_t *obj, const char *path, const char *const *known);
-/* Keys that exist but do not apply to the chosen `dist` (not in `used`) are errors. */
-int jv_check_used(jv_ctx *c, const json_t *obj, const char *path, const char *dist, const char *const *used);
+/* Keys that exist but do not apply to a choice made in the object (`what` = `value`, e.g. dist
+ * "fixed"; the keys that apply are `used`) are errors: a user who writes them expects an effect. */
+int jv_check_used(jv_ctx *c, const json_t *obj, const char *path, const char *what, const char *value,
+                  const char *const *used);
 
 /* A member that must be an object; created empty when absent and !required. */
 int jv_get_obj(jv_ctx *c, json_t *parent, const char *path, const char *key, bool required, json_t **out);

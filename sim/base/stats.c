@@ -1,6 +1,7 @@
 #include "stats.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,4 +153,95 @@ void fs_metrics_fini(fs_metrics *m)
     free(m->v);
     m->v = NULL;
     m->n = m->cap = 0;
+}
+
+/* ---- histogram ---- */
+
+void fs_hist_init(fs_hist *h)
+{
+    h->w = fs_xcalloc(FS_HIST_BUCKETS, sizeof *h->w);
+    h->total = h->sum = 0;
+    h->max = 0;
+}
+
+void fs_hist_fini(fs_hist *h)
+{
+    free(h->w);
+    h->w = NULL;
+}
+
+static inline size_t hist_index(uint64_t v)
+{
+    if (v < FS_HIST_SUB) return (size_t)v;
+    int e = 63 - __builtin_clzll(v); /* >= 8 */
+    return (size_t)(e - 7) * FS_HIST_SUB + (size_t)((v >> (e - 8)) & (FS_HIST_SUB - 1));
+}
+
+/* The middle of bucket i's value range. */
+static double hist_mid(size_t i)
+{
+    if (i < FS_HIST_SUB) return (double)i;
+    size_t e = i / FS_HIST_SUB + 7, sub = i % FS_HIST_SUB;
+    double lo = ldexp((double)(FS_HIST_SUB + sub), (int)e - 8);
+    return lo + ldexp(1.0, (int)e - 8) / 2;
+}
+
+void fs_hist_add(fs_hist *h, int64_t v, uint64_t weight)
+{
+    if (v < 0) v = 0;
+    h->w[hist_index((uint64_t)v)] += weight;
+    h->total += weight;
+    h->sum += v * (int64_t)weight;
+    if (v > h->max) h->max = v;
+}
+
+/* The value at rank r (0-based); a fractional rank interpolates between neighbours. */
+static double hist_rank(const fs_hist *h, double r)
+{
+    double r0 = floor(r), frac = r - r0, below = 0, v0 = 0;
+    bool have = false;
+    for (size_t i = 0; i < FS_HIST_BUCKETS; i++) {
+        if (h->w[i] == 0) continue;
+        double upto = below + (double)h->w[i];
+        if (have) return v0 + frac * (hist_mid(i) - v0);
+        if (upto > r0) {
+            v0 = hist_mid(i);
+            have = true;
+            if (frac == 0 || upto > r0 + 1) return v0;
+        }
+        below = upto;
+    }
+    return v0;
+}
+
+double fs_hist_quantile(const fs_hist *h, double q)
+{
+    if (h->total == 0) return NAN;
+    return hist_rank(h, (double)(h->total - 1) * q);
+}
+
+void fs_hist_summarize(const fs_hist *h, fs_summary *out)
+{
+    out->count = (size_t)h->total;
+    if (h->total == 0) {
+        out->mean = out->std = out->min = out->max = NAN;
+        out->p50 = out->p90 = out->p95 = out->p99 = out->p999 = NAN;
+        return;
+    }
+    out->mean = (double)h->sum / (double)h->total;
+    double var = 0;
+    out->min = NAN;
+    for (size_t i = 0; i < FS_HIST_BUCKETS; i++) {
+        if (h->w[i] == 0) continue;
+        double d = hist_mid(i) - out->mean;
+        var += (double)h->w[i] * d * d;
+        if (isnan(out->min)) out->min = hist_mid(i);
+    }
+    out->std = h->total > 1 ? sqrt(var / (double)(h->total - 1)) : 0;
+    out->max = (double)h->max;
+    out->p50 = fs_hist_quantile(h, 0.50);
+    out->p90 = fs_hist_quantile(h, 0.90);
+    out->p95 = fs_hist_quantile(h, 0.95);
+    out->p99 = fs_hist_quantile(h, 0.99);
+    out->p999 = fs_hist_quantile(h, 0.999);
 }

@@ -13,6 +13,7 @@
 #define FS_STATS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct fs_sample {
     double *v;
@@ -43,6 +44,31 @@ double fs_quantile_sorted(const double *sorted, size_t n, double q);
  * remainder at the end is dropped), return the grand mean and its standard error
  * sd(batch means) / sqrt(batches). Returns -1 when n < batches or batches < 2. */
 int fs_batch_means(const double *data, size_t n, size_t batches, double *mean, double *se);
+
+/*
+ * fs_hist: a log-linear histogram of non-negative integers (nanoseconds) with weights, for
+ * distributions too large to keep whole (inter-token latencies: one value per token). Values
+ * below 256 are exact; above, each power of two is split into 256 buckets, so a percentile is
+ * within 0.2% of the exact one (the bucket midpoint is returned). The mean is exact. Fixed size
+ * (~114 KiB), no allocation after init. Percentiles use the same linear interpolation rule as
+ * fs_quantile_sorted, between bucket midpoints.
+ */
+#define FS_HIST_SUB 256
+#define FS_HIST_BUCKETS (FS_HIST_SUB * 57)
+
+typedef struct fs_hist {
+    uint64_t *w;     /* count per bucket */
+    uint64_t total;
+    int64_t sum;     /* exact, so adding a value k times or once with weight k agree */
+    int64_t max;
+} fs_hist;
+
+void fs_hist_init(fs_hist *h);
+void fs_hist_fini(fs_hist *h);
+void fs_hist_add(fs_hist *h, int64_t v, uint64_t weight);
+double fs_hist_quantile(const fs_hist *h, double q);
+/* Summary with mean, percentiles and max (count = total weight, rounded). */
+void fs_hist_summarize(const fs_hist *h, fs_summary *out);
 
 /*
  * A named result, in the long format the results store keeps: ("ttft", "p99", 812.5, "ms"),

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gpu.h"
+#include "catalog.h"
 #include "scenario.h"
 #include "sim.h"
 #include "store.h"
@@ -41,7 +41,7 @@ static const char usage_main[] =
     "\n"
     "commands:\n"
     "  run SCENARIO     simulate a scenario file; print the summary, store the run\n"
-    "  catalog          list the GPU types a fleet may name\n"
+    "  catalog          list the GPUs and models scenarios may name\n"
     "  version          print the version\n"
     "\n"
     "`fleetsim <command> --help` describes a command. Scenario keys: scenarios/REFERENCE.md.\n";
@@ -57,6 +57,7 @@ static const char usage_run[] =
     "                     --set deployments[0].replicas=8 (VALUE is JSON, else a string);\n"
     "                     repeatable, applied in order\n"
     "  --seed N           override the scenario's seed\n"
+    "  --catalog FILE     add GPUs and models from FILE (repeatable; see fleetsim catalog)\n"
     "  --db FILE          results database (default results.db; created if missing)\n"
     "  --no-db            do not store the run\n"
     "  --requests         also store one row per request (same as output.requests=true)\n"
@@ -109,6 +110,8 @@ typedef struct run_args {
     const char *db;
     const char **sets;
     int nsets;
+    const char **catalogs;
+    int ncatalogs;
     bool has_seed, json, requests;
     uint64_t seed;
 } run_args;
@@ -139,17 +142,19 @@ static int usage_error(const char *fmt, ...)
 static int parse_run_args(int argc, char **argv, run_args *a)
 {
     a->db = "results.db";
-    a->sets = calloc((size_t)argc, sizeof *a->sets);
-    if (!a->sets) fs_oom((size_t)argc * sizeof *a->sets);
+    a->sets = fs_xcalloc((size_t)argc + 1, sizeof *a->sets);
+    a->catalogs = fs_xcalloc((size_t)argc + 1, sizeof *a->catalogs);
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
             fputs(usage_run, stdout);
             return -1;
-        } else if (strcmp(arg, "--set") == 0 || strcmp(arg, "--seed") == 0 || strcmp(arg, "--db") == 0) {
+        } else if (strcmp(arg, "--set") == 0 || strcmp(arg, "--seed") == 0 || strcmp(arg, "--db") == 0 ||
+                   strcmp(arg, "--catalog") == 0) {
             if (i + 1 >= argc) return usage_error("option %s needs a value", arg);
             const char *v = argv[++i];
             if (strcmp(arg, "--set") == 0) a->sets[a->nsets++] = v;
+            else if (strcmp(arg, "--catalog") == 0) a->catalogs[a->ncatalogs++] = v;
             else if (strcmp(arg, "--db") == 0) a->db = v;
             else if (parse_u64(v, &a->seed)) return usage_error("--seed: expected a non-negative integer, got '%s'", v);
             else a->has_seed = true;
@@ -179,17 +184,19 @@ static int cmd_run(int argc, char **argv)
     int rc = parse_run_args(argc, argv, &a);
     if (rc != 0) {
         free(a.sets);
+        free(a.catalogs);
         return rc < 0 ? 0 : rc;
     }
     fs_error err;
     scenario sc;
-    scenario_opts so = {a.sets, a.nsets, a.has_seed, a.seed};
-    if (scenario_load(a.scenario, &so, &sc, &err)) {
+    scenario_opts so = {a.sets, a.nsets, a.has_seed, a.seed, a.catalogs, a.ncatalogs};
+    rc = scenario_load(a.scenario, &so, &sc, &err);
+    free(a.sets);
+    free(a.catalogs);
+    if (rc) {
         print_error(&err);
-        free(a.sets);
         return EXIT_INPUT;
     }
-    free(a.sets);
 
     wl_source *sources[1];
     uint32_t nsources;
@@ -257,20 +264,58 @@ static int cmd_run(int argc, char **argv)
     return exit_code;
 }
 
+static const char usage_catalog[] =
+    "usage: fleetsim catalog [--catalog FILE]...\n"
+    "\n"
+    "List the GPUs and models fleetsim knows: the shipped catalog plus FILEs of your own\n"
+    "(JSON: {\"gpus\": [...], \"models\": [...]}, the shape of gpu/data/*.json; an entry with a known\n"
+    "name replaces it). Scenarios add files with their \"catalogs\" key or --catalog.\n";
+
 static int cmd_catalog(int argc, char **argv)
 {
-    if (argc > 0 && (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0)) {
-        puts("usage: fleetsim catalog\n\nList the GPU types a scenario's fleet may name, with memory, "
-             "bandwidth, bf16 FLOP/s, TDP and default price.");
-        return 0;
+    fs_error err;
+    catalog *cat = catalog_new(&err);
+    if (!cat) {
+        print_error(&err);
+        return EXIT_RUN_FAILED;
     }
-    printf("%-16s %9s %10s %12s %7s %9s  %s\n", "gpu", "mem GiB", "HBM GB/s", "bf16 TFLOP/s", "TDP W",
-           "$/GPU-h", "aliases");
-    for (size_t i = 0; i < gpu_count(); i++) {
-        const gpu_spec *g = gpu_at(i);
-        printf("%-16s %9.0f %10.0f %12.1f %7.0f %9.2f  %s\n", g->name, g->memory_bytes / 1073741824.0,
-               g->mem_bw / 1e9, g->bf16_flops / 1e12, g->tdp_w, g->price_per_hour, g->aliases);
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs(usage_catalog, stdout);
+            catalog_free(cat);
+            return 0;
+        }
+        if (strcmp(argv[i], "--catalog") == 0 && i + 1 < argc) {
+            if (catalog_add_file(cat, argv[++i], &err)) {
+                print_error(&err);
+                catalog_free(cat);
+                return EXIT_INPUT;
+            }
+            continue;
+        }
+        catalog_free(cat);
+        return usage_error("catalog: unexpected argument '%s'", argv[i]);
     }
+    printf("GPUs\n%-30s %8s %9s %11s %10s %6s %8s %4s %8s  %s\n", "name", "mem GiB", "HBM GB/s", "bf16 TFLOP/s",
+           "fp8 TFLOP/s", "TDP W", "link GB/s", "MIG", "$/GPU-h", "price source");
+    for (size_t i = 0; i < catalog_gpu_count(cat); i++) {
+        const gpu_spec *g = catalog_gpu_at(cat, i);
+        printf("%-30s %8.1f %9.0f %11.1f %10.1f %6.0f %8.0f %4s %8.2f  %s %s\n", g->name,
+               g->memory_bytes / 1073741824.0, g->mem_bw / 1e9, g->bf16_flops / 1e12, g->fp8_flops / 1e12, g->tdp_w,
+               (g->nvlink_bw > 0 ? g->nvlink_bw : g->pcie_bw) / 1e9, g->mig ? "yes" : "no", g->price_per_hour,
+               g->price_source, g->price_date);
+    }
+    printf("\nModels\n%-32s %6s %6s %5s %4s %6s %6s %7s %11s %9s\n", "name", "layers", "hidden", "heads", "kv",
+           "inter", "vocab", "experts", "params (B)", "KV KiB/tok");
+    for (size_t i = 0; i < catalog_model_count(cat); i++) {
+        const model_spec *m = catalog_model_at(cat, i);
+        char experts[32] = "-";
+        if (m->experts) snprintf(experts, sizeof experts, "%d/%d", m->experts_per_token, m->experts);
+        printf("%-32s %6d %6d %5d %4d %6d %6d %7s %11.2f %9.0f\n", m->name, m->layers, m->hidden, m->heads,
+               m->kv_heads, m->experts ? m->moe_intermediate : m->intermediate, m->vocab, experts,
+               model_weight_params(m) / 1e9, model_kv_bytes_per_token(m, 1, 2) / 1024);
+    }
+    catalog_free(cat);
     return 0;
 }
 

@@ -18,7 +18,7 @@
 
 #include "jsonv.h"
 
-#include "gpu.h"
+#include "catalog.h"
 
 /* ---- sections ---- */
 
@@ -38,7 +38,7 @@ static int load_len(jv_ctx *c, json_t *wl, const char *path, const char *key, wl
     out->dist = (enum wl_dist)jv_choice_index(len_dists, dist);
     static const char *const used[][6] = {{"dist", "value", NULL}, {"dist", "min", "max", NULL},
                                           {"dist", "mean", "cv", "min", "max", NULL}};
-    if (jv_check_used(c, o, p, dist, used[out->dist])) return -1;
+    if (jv_check_used(c, o, p, "dist", dist, used[out->dist])) return -1;
     switch (out->dist) {
     case WL_DIST_FIXED:
         return jv_get_num(c, o, p, "value", false, 1, 1, false, MAX_TOKENS, &out->value);
@@ -70,21 +70,18 @@ static int load_len(jv_ctx *c, json_t *wl, const char *path, const char *key, wl
 
 static const char *const fleet_keys[] = {"gpu", "count", "price_per_hour", NULL};
 
-static int load_fleet_entry(jv_ctx *c, json_t *o, const char *p, sim_fleet_entry *out)
+static int load_fleet_entry(jv_ctx *c, const catalog *cat, json_t *o, const char *p, sim_fleet_entry *out)
 {
     const char *gpu;
     long long count;
     if (!json_is_object(o)) return jv_bad(c, p, "an object with gpu and count", o);
     if (jv_check_keys(c, o, p, fleet_keys) || jv_get_str(c, o, p, "gpu", true, NULL, NULL, &gpu)) return -1;
-    const gpu_spec *g = gpu_find(gpu);
+    const gpu_spec *g = catalog_gpu(cat, gpu);
     if (!g) {
-        char list[512] = "", pg[JV_PATH_MAX];
-        for (size_t i = 0; i < gpu_count(); i++) {
-            strncat(list, gpu_at(i)->name, sizeof list - strlen(list) - 1);
-            if (i + 1 < gpu_count()) strncat(list, ", ", sizeof list - strlen(list) - 1);
-        }
+        char list[1024], pg[JV_PATH_MAX];
+        catalog_gpu_names(cat, list, sizeof list);
         jv_join(pg, p, "gpu");
-        return fs_error_at(c->err, c->file, pg, "expected a known GPU (%s), got \"%s\"", list, gpu);
+        return fs_error_at(c->err, c->file, pg, "expected a known GPU (%s; see fleetsim catalog), got \"%s\"", list, gpu);
     }
     if (jv_get_int(c, o, p, "count", true, 0, 1, 1000000, &count) ||
         jv_get_num(c, o, p, "price_per_hour", false, g->price_per_hour, 0, false, 1e6, &out->price_per_hour))
@@ -94,7 +91,7 @@ static int load_fleet_entry(jv_ctx *c, json_t *o, const char *p, sim_fleet_entry
     return 0;
 }
 
-static int load_fleet(jv_ctx *c, json_t *root, sim_config *cfg)
+static int load_fleet(jv_ctx *c, const catalog *cat, json_t *root, sim_config *cfg)
 {
     json_t *f = json_object_get(root, "fleet");
     if (!f) return fs_error_at(c->err, c->file, "fleet", "required key is missing (expected an array of {gpu, count})");
@@ -112,7 +109,7 @@ static int load_fleet(jv_ctx *c, json_t *root, sim_config *cfg)
     json_array_foreach(f, i, o) {
         char p[JV_PATH_MAX];
         jv_join_index(p, "fleet", i);
-        if (load_fleet_entry(c, o, p, &cfg->fleet[i])) return -1;
+        if (load_fleet_entry(c, cat, o, p, &cfg->fleet[i])) return -1;
         for (size_t k = 0; k < i; k++)
             if (strcmp(cfg->fleet[k].gpu, cfg->fleet[i].gpu) == 0)
                 return fs_error_at(c->err, c->file, p, "GPU type %s already appears in fleet[%zu]; "
@@ -122,19 +119,149 @@ static int load_fleet(jv_ctx *c, json_t *root, sim_config *cfg)
     return 0;
 }
 
-static const char *const dep_keys[] = {"name", "model", "kind", "gpu", "gpus_per_replica", "replicas",
-                                       "max_batch", "service", NULL};
-static const char *const kinds[] = {"fixed", NULL};
+static const char *const dep_keys[] = {"name", "model", "kind", "gpu", "gpus_per_replica", "replicas", "max_batch",
+                                       "service", "tp", "engine", NULL};
+static const char *const kinds[] = {"fixed", "llm", NULL};
+static const char *const fixed_used[] = {"name", "model", "kind", "gpu", "gpus_per_replica", "replicas", "max_batch",
+                                         "service", NULL};
+static const char *const llm_used[] = {"name", "model", "kind", "gpu", "gpus_per_replica", "replicas", "tp", "engine",
+                                       NULL};
 static const char *const service_keys[] = {"dist", "mean_ms", "cv", NULL};
 static const char *const service_dists[] = {"constant", "exponential", "lognormal", NULL};
 static const char *const routers[] = {"round_robin", "random", "least_outstanding", "central_queue", NULL};
+static const char *const engine_keys[] = {"max_num_seqs", "max_num_batched_tokens", "max_model_len", "block_size",
+                                          "gpu_memory_utilization", "num_gpu_blocks", "enable_prefix_caching",
+                                          "enable_chunked_prefill", "async_scheduling", "cuda_graphs", "dtype",
+                                          "kv_cache_dtype", "policy", "fast_forward", NULL};
+static const char *const weight_dtypes[] = {"bf16", "fp8", "int4", NULL};
+static const char *const kv_dtypes[] = {"auto", "bf16", "fp8", NULL};
+static const char *const policies[] = {"fcfs", "priority", NULL};
 
-static int load_deployment(jv_ctx *c, json_t *o, const char *p, size_t index, sim_config *cfg)
+static int load_fixed(jv_ctx *c, json_t *o, const char *p, sim_deployment *d)
 {
-    sim_deployment *d = &cfg->deployments[index];
-    const char *model, *name, *kind, *gpu, *dist;
+    const char *dist;
     long long n;
     json_t *svc = NULL;
+    if (jv_check_used(c, o, p, "kind", "fixed", fixed_used)) return -1;
+    if (jv_get_int(c, o, p, "gpus_per_replica", false, 1, 1, 64, &n)) return -1;
+    d->gpus_per_replica = (uint32_t)n;
+    if (jv_get_int(c, o, p, "max_batch", false, 1, 1, 1000000, &n)) return -1;
+    d->max_batch = (uint32_t)n;
+    char ps[JV_PATH_MAX];
+    jv_join(ps, p, "service");
+    if (jv_get_obj(c, o, p, "service", true, &svc) || jv_check_keys(c, svc, ps, service_keys) ||
+        jv_get_str(c, svc, ps, "dist", false, "exponential", service_dists, &dist))
+        return -1;
+    d->service = (enum sim_service)jv_choice_index(service_dists, dist);
+    static const char *const svc_used[][4] = {{"dist", "mean_ms", NULL}, {"dist", "mean_ms", NULL},
+                                              {"dist", "mean_ms", "cv", NULL}};
+    if (jv_check_used(c, svc, ps, "dist", dist, svc_used[d->service])) return -1;
+    fs_time mean;
+    if (jv_get_span(c, svc, ps, "mean_ms", true, 0, false, 1e6, &mean)) return -1;
+    d->service_mean_s = fs_time_to_s(mean);
+    if (d->service == SIM_SERVICE_LOGNORMAL && jv_get_num(c, svc, ps, "cv", false, 1, 0, true, 100, &d->service_cv))
+        return -1;
+    return 0;
+}
+
+/* vLLM's defaults when the user sets none (EngineArgs.get_batch_defaults, OpenAI API server):
+ * GPUs with at least 70 GiB that are not A100s get 8192 tokens and 1024 sequences, others 2048
+ * and 256. */
+static void engine_defaults(const gpu_spec *g, long long *tokens, long long *seqs)
+{
+    char lower[64];
+    size_t i = 0;
+    for (; g->name[i] && i + 1 < sizeof lower; i++) lower[i] = (char)tolower((unsigned char)g->name[i]);
+    lower[i] = '\0';
+    bool big = g->memory_bytes >= 70.0 * 1073741824.0 && !strstr(lower, "a100");
+    *tokens = big ? 8192 : 2048;
+    *seqs = big ? 1024 : 256;
+}
+
+static int load_llm(jv_ctx *c, const catalog *cat, json_t *o, const char *p, sim_deployment *d, const gpu_spec *g)
+{
+    sim_llm *l = &d->llm;
+    long long tp, n, tokens, seqs, maxlen, bs, blocks = 0;
+    double util;
+    const char *wd, *kd, *policy;
+    json_t *e = NULL;
+    char pe[JV_PATH_MAX];
+    jv_join(pe, p, "engine");
+    if (jv_check_used(c, o, p, "kind", "llm", llm_used)) return -1;
+    l->model = catalog_model(cat, d->model);
+    if (!l->model) {
+        char list[2048], pm[JV_PATH_MAX];
+        catalog_model_names(cat, list, sizeof list);
+        jv_join(pm, p, "model");
+        return fs_error_at(c->err, c->file, pm, "expected a model of the catalog (%s; see fleetsim catalog), got \"%s\"",
+                           list, d->model);
+    }
+    l->gpu = g;
+    if (jv_get_int(c, o, p, "tp", false, 1, 1, 64, &tp)) return -1;
+    if (tp & (tp - 1) || l->model->heads % tp) {
+        char pt[JV_PATH_MAX];
+        jv_join(pt, p, "tp");
+        return fs_error_at(c->err, c->file, pt, "expected a power of two that divides the model's %d attention "
+                           "heads, got %lld", l->model->heads, tp);
+    }
+    if (jv_get_int(c, o, p, "gpus_per_replica", false, tp, tp, tp, &n)) return -1;
+    d->gpus_per_replica = (uint32_t)tp;
+    l->tp = (int32_t)tp;
+    engine_defaults(g, &tokens, &seqs);
+    if (jv_get_obj(c, o, p, "engine", false, &e) || jv_check_keys(c, e, pe, engine_keys) ||
+        jv_get_int(c, e, pe, "max_num_seqs", false, seqs, 1, 1 << 20, &seqs) ||
+        jv_get_int(c, e, pe, "max_model_len", false, l->model->max_position, 2, 1 << 30, &maxlen) ||
+        jv_get_bool(c, e, pe, "enable_chunked_prefill", true, &l->chunked_prefill))
+        return -1;
+    if (!l->chunked_prefill && tokens < maxlen) tokens = maxlen; /* as vLLM: a whole prompt per step */
+    if (jv_get_int(c, e, pe, "max_num_batched_tokens", false, tokens, 1, 1 << 30, &tokens) ||
+        jv_get_int(c, e, pe, "block_size", false, 16, 1, 256, &bs) ||
+        jv_get_num(c, e, pe, "gpu_memory_utilization", false, 0.9, 0, true, 1, &util) ||
+        (json_object_get(e, "num_gpu_blocks") && jv_get_int(c, e, pe, "num_gpu_blocks", true, 0, 2, 1LL << 31, &blocks)) ||
+        jv_get_bool(c, e, pe, "enable_prefix_caching", true, &l->prefix_caching) ||
+        jv_get_bool(c, e, pe, "async_scheduling", true, &l->async_scheduling) ||
+        jv_get_bool(c, e, pe, "cuda_graphs", true, &l->cuda_graphs) ||
+        jv_get_bool(c, e, pe, "fast_forward", true, &l->fast_forward) ||
+        jv_get_str(c, e, pe, "dtype", false, "bf16", weight_dtypes, &wd) ||
+        jv_get_str(c, e, pe, "kv_cache_dtype", false, "auto", kv_dtypes, &kd) ||
+        jv_get_str(c, e, pe, "policy", false, "fcfs", policies, &policy))
+        return -1;
+    l->max_num_seqs = (int32_t)seqs;
+    l->max_num_batched_tokens = (int32_t)tokens;
+    l->max_model_len = (int32_t)maxlen;
+    l->block_size = (int32_t)bs;
+    l->weights = jv_choice_index(weight_dtypes, wd) == 0 ? ST_BF16 : jv_choice_index(weight_dtypes, wd) == 1 ? ST_FP8 : ST_INT4;
+    l->kv = strcmp(kd, "fp8") == 0 ? ST_FP8 : ST_BF16;
+    l->priority = strcmp(policy, "priority") == 0;
+    if (blocks == 0) {
+        blocks = st_kv_blocks(l->model, g, l->tp, l->weights, l->kv, util, l->block_size, l->max_num_batched_tokens,
+                              l->max_num_seqs);
+        if (blocks < 2) {
+            char pm[JV_PATH_MAX];
+            jv_join(pm, p, "model");
+            return fs_error_at(c->err, c->file, pm, "%s does not fit on %s with tp %d: %.1f GiB of weights per GPU, "
+                               "%.1f GiB usable at gpu_memory_utilization %g; raise tp or use a larger GPU",
+                               l->model->name, g->name, l->tp, st_weight_bytes_per_gpu(l->model, l->weights, l->tp) / 1073741824.0,
+                               g->memory_bytes * util / 1073741824.0, util);
+        }
+    }
+    l->num_gpu_blocks = (int32_t)blocks;
+    long long kv_tokens = (blocks - 1) * bs;
+    if (kv_tokens < maxlen) {
+        char pm[JV_PATH_MAX];
+        jv_join(pm, pe, "max_model_len");
+        return fs_error_at(c->err, c->file, pm, "the KV cache holds %lld tokens (%lld blocks of %lld), less than "
+                           "max_model_len %lld (vLLM refuses to start so); set a smaller engine.max_model_len",
+                           kv_tokens, blocks - 1, bs, maxlen);
+    }
+    return 0;
+}
+
+static int load_deployment(jv_ctx *c, const catalog *cat, json_t *o, const char *p, size_t index, sim_config *cfg)
+{
+    sim_deployment *d = &cfg->deployments[index];
+    const char *model, *name, *kind, *gpu;
+    long long n;
     if (!json_is_object(o)) return jv_bad(c, p, "an object", o);
     if (jv_check_keys(c, o, p, dep_keys) || jv_get_str(c, o, p, "model", true, NULL, NULL, &model) ||
         jv_get_str(c, o, p, "name", false, model, NULL, &name) ||
@@ -150,7 +277,7 @@ static int load_deployment(jv_ctx *c, json_t *o, const char *p, size_t index, si
     }
     snprintf(d->name, sizeof d->name, "%s", name);
     snprintf(d->model, sizeof d->model, "%s", model);
-    const gpu_spec *g = gpu_find(gpu);
+    const gpu_spec *g = catalog_gpu(cat, gpu);
     d->gpu = UINT32_MAX;
     for (uint32_t f = 0; g && f < cfg->nfleet; f++)
         if (strcmp(cfg->fleet[f].gpu, g->name) == 0) d->gpu = f;
@@ -161,28 +288,11 @@ static int load_deployment(jv_ctx *c, json_t *o, const char *p, size_t index, si
     }
     if (jv_get_int(c, o, p, "replicas", false, 1, 1, 100000, &n)) return -1;
     d->replicas = (uint32_t)n;
-    if (jv_get_int(c, o, p, "gpus_per_replica", false, 1, 1, 64, &n)) return -1;
-    d->gpus_per_replica = (uint32_t)n;
-    if (jv_get_int(c, o, p, "max_batch", false, 1, 1, 1000000, &n)) return -1;
-    d->max_batch = (uint32_t)n;
-    char ps[JV_PATH_MAX];
-    jv_join(ps, p, "service");
-    if (jv_get_obj(c, o, p, "service", true, &svc) || jv_check_keys(c, svc, ps, service_keys) ||
-        jv_get_str(c, svc, ps, "dist", false, "exponential", service_dists, &dist))
-        return -1;
-    d->service = (enum sim_service)jv_choice_index(service_dists, dist);
-    static const char *const svc_used[][4] = {{"dist", "mean_ms", NULL}, {"dist", "mean_ms", NULL},
-                                              {"dist", "mean_ms", "cv", NULL}};
-    if (jv_check_used(c, svc, ps, dist, svc_used[d->service])) return -1;
-    fs_time mean;
-    if (jv_get_span(c, svc, ps, "mean_ms", true, 0, false, 1e6, &mean)) return -1;
-    d->service_mean_s = fs_time_to_s(mean);
-    if (d->service == SIM_SERVICE_LOGNORMAL && jv_get_num(c, svc, ps, "cv", false, 1, 0, true, 100, &d->service_cv))
-        return -1;
-    return 0;
+    d->kind = strcmp(kind, "llm") == 0 ? SIM_KIND_LLM : SIM_KIND_FIXED;
+    return d->kind == SIM_KIND_LLM ? load_llm(c, cat, o, p, d, g) : load_fixed(c, o, p, d);
 }
 
-static int load_deployments(jv_ctx *c, json_t *root, sim_config *cfg)
+static int load_deployments(jv_ctx *c, const catalog *cat, json_t *root, sim_config *cfg)
 {
     json_t *a = json_object_get(root, "deployments");
     if (!a) return fs_error_at(c->err, c->file, "deployments", "required key is missing (expected an array of deployments)");
@@ -195,7 +305,7 @@ static int load_deployments(jv_ctx *c, json_t *root, sim_config *cfg)
     json_array_foreach(a, i, o) {
         char p[JV_PATH_MAX];
         jv_join_index(p, "deployments", i);
-        if (load_deployment(c, o, p, i, cfg)) return -1;
+        if (load_deployment(c, cat, o, p, i, cfg)) return -1;
         for (size_t k = 0; k < i; k++)
             if (strcmp(cfg->deployments[k].name, cfg->deployments[i].name) == 0) {
                 char pn[JV_PATH_MAX];
@@ -222,7 +332,8 @@ static int load_deployments(jv_ctx *c, json_t *root, sim_config *cfg)
     return 0;
 }
 
-static const char *const wl_keys[] = {"arrival", "rate", "cv", "input", "output", "trace", "deployment", NULL};
+static const char *const wl_keys[] = {"arrival", "rate", "cv", "input", "output", "prefix", "trace", "deployment", NULL};
+static const char *const prefix_keys[] = {"tokens", "groups", NULL};
 static const char *const arrivals[] = {"constant", "poisson", "gamma", "trace", NULL};
 static const char *const trace_keys[] = {"path", "format", NULL};
 static const char *const trace_formats[] = {"azure", NULL};
@@ -258,7 +369,7 @@ static int load_workload(jv_ctx *c, json_t *root, scenario *sc)
             jv_get_str(c, t, "workload.trace", "path", true, NULL, NULL, &path) ||
             jv_get_str(c, t, "workload.trace", "format", false, "azure", trace_formats, &fmt))
             return -1;
-        for (const char *const *k = (const char *const[]){"rate", "cv", "input", "output", NULL}; *k; k++)
+        for (const char *const *k = (const char *const[]){"rate", "cv", "input", "output", "prefix", NULL}; *k; k++)
             if (json_object_get(w, *k)) {
                 char p[JV_PATH_MAX];
                 jv_join(p, "workload", *k);
@@ -278,12 +389,51 @@ static int load_workload(jv_ctx *c, json_t *root, scenario *sc)
     if (s->arrival == WL_ARRIVAL_GAMMA && jv_get_num(c, w, "workload", "cv", false, 1, 0, true, 100, &s->cv)) return -1;
     if (s->arrival != WL_ARRIVAL_GAMMA && json_object_get(w, "cv"))
         return fs_error_at(c->err, c->file, "workload.cv", "only used with \"arrival\": \"gamma\"");
+    if (json_object_get(w, "prefix")) {
+        json_t *px = NULL;
+        long long tokens, groups;
+        if (jv_get_obj(c, w, "workload", "prefix", true, &px) || jv_check_keys(c, px, "workload.prefix", prefix_keys) ||
+            jv_get_int(c, px, "workload.prefix", "tokens", true, 0, 1, 1 << 24, &tokens) ||
+            jv_get_int(c, px, "workload.prefix", "groups", false, 1, 1, 1 << 30, &groups))
+            return -1;
+        s->prefix_tokens = (int32_t)tokens;
+        s->prefix_groups = (uint32_t)groups;
+    }
     return load_len(c, w, "workload", "input", &s->input) || load_len(c, w, "workload", "output", &s->output);
 }
 
 static const char *const root_keys[] = {"name", "description", "seed", "duration", "requests", "warmup",
-                                        "drain_timeout", "fleet", "deployments", "workload", "router",
+                                        "drain_timeout", "catalogs", "fleet", "deployments", "workload", "router",
                                         "slo", "output", NULL};
+
+/* The shipped catalog, plus --catalog files, plus the scenario's own (relative to it). */
+static int load_catalogs(jv_ctx *c, json_t *root, const scenario_opts *opts, scenario *sc)
+{
+    sc->cat = catalog_new(c->err);
+    if (!sc->cat) return -1;
+    for (int i = 0; opts && i < opts->ncatalogs; i++)
+        if (catalog_add_file(sc->cat, opts->catalogs[i], c->err)) return -1;
+    json_t *a = json_object_get(root, "catalogs");
+    if (!a) return 0;
+    if (!json_is_array(a)) return jv_bad(c, "catalogs", "an array of file names", a);
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v) {
+        char p[JV_PATH_MAX];
+        jv_join_index(p, "catalogs", i);
+        if (!json_is_string(v) || json_string_length(v) == 0) return jv_bad(c, p, "a file name", v);
+        char *path = resolve_path(c->file, json_string_value(v));
+        int rc = catalog_add_file(sc->cat, path, c->err);
+        free(path);
+        if (rc && c->err && c->err->line == 0 && c->err->path[0] == '\0') { /* could not read it */
+            char msg[sizeof c->err->msg];
+            snprintf(msg, sizeof msg, "%s", c->err->msg);
+            return fs_error_at(c->err, c->file, p, "cannot load the catalog file: %s", msg);
+        }
+        if (rc) return -1;
+    }
+    return 0;
+}
 static const char *const router_keys[] = {"policy", NULL};
 static const char *const slo_keys[] = {"ttft_ms", "tpot_ms", "e2e_ms", NULL};
 static const char *const output_keys[] = {"requests", "timeseries_interval", NULL};
@@ -326,7 +476,9 @@ static int validate(jv_ctx *c, json_t *root, const scenario_opts *opts, scenario
         json_object_set_new(root, "drain_timeout", json_null());
     }
 
-    if (load_fleet(c, root, cfg) || load_deployments(c, root, cfg) || load_workload(c, root, sc)) return -1;
+    if (load_catalogs(c, root, opts, sc) || load_fleet(c, sc->cat, root, cfg) ||
+        load_deployments(c, sc->cat, root, cfg) || load_workload(c, root, sc))
+        return -1;
     if (!sc->is_trace && !has_duration && !has_requests)
         return fs_error_at(c->err, c->file, "duration", "a synthetic workload never ends: set \"duration\" "
                            "(seconds) or \"requests\" (a count)");
@@ -458,7 +610,9 @@ void scenario_fini(scenario *sc)
 {
     free(sc->trace_path);
     free(sc->resolved_json);
+    catalog_free(sc->cat);
     sc->trace_path = sc->resolved_json = NULL;
+    sc->cat = NULL;
 }
 
 int scenario_open_sources(const scenario *sc, wl_source **out, uint32_t *n, fs_error *err)

@@ -8,7 +8,7 @@
  * expected and what was found (semantic errors), and an unknown key names the nearest known one.
  *
  * Ownership: scenario_load fills a caller-provided scenario; scenario_fini releases what it
- * holds (the resolved JSON text and trace path).
+ * holds (the resolved JSON text, the trace path and the catalog that the config points into).
  */
 #ifndef FS_SCENARIO_H
 #define FS_SCENARIO_H
@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "catalog.h"
 #include "fs_error.h"
 #include "sim.h"
 #include "wl.h"
@@ -29,6 +30,7 @@ typedef struct scenario {
     uint32_t target;          /* the deployment the workload goes to */
     bool store_requests;      /* output.requests */
     char *resolved_json;      /* the scenario as run, compact JSON */
+    catalog *cat;             /* GPUs and models; cfg's deployments point into it */
 } scenario;
 
 typedef struct scenario_opts {
@@ -36,6 +38,8 @@ typedef struct scenario_opts {
     int nsets;
     bool has_seed;
     uint64_t seed;
+    const char *const *catalogs; /* extra catalog files (--catalog) */
+    int ncatalogs;
 } scenario_opts;
 
 int scenario_load(const char *path, const scenario_opts *opts, scenario *out, fs_error *err);

@@ -66,10 +66,16 @@ static uint32_t fixed_free_slots(const replica *r)
 
 static uint32_t fixed_waiting(const replica *r) { return (uint32_t)((const fixed *)r)->queue.n; }
 static uint32_t fixed_running(const replica *r) { return (uint32_t)((const fixed *)r)->batch.n; }
+static void fixed_kv_usage(replica *r, uint64_t *used, uint64_t *total)
+{
+    (void)r;
+    *used = *total = 0;
+}
+
 static void fixed_free(replica *r) { free(r); }
 
-static const replica_ops fixed_ops = {fixed_submit, fixed_kick, fixed_free_slots,
-                                      fixed_waiting, fixed_running, fixed_free};
+static const replica_ops fixed_ops = {fixed_submit, fixed_kick, fixed_free_slots, fixed_waiting,
+                                      fixed_running, fixed_kv_usage, fixed_free};
 
 replica *fixed_replica_new(struct sim *s, const sim_deployment *d, uint32_t index, uint32_t dep)
 {

@@ -39,9 +39,11 @@ struct sim {
     size_t ninflight;
 
     /* measurement */
-    fs_sample ttft, e2e, queue;  /* ms, of measured requests in completion order */
-    uint64_t measured_arrived, completed, good, unfinished;
-    uint64_t in_tokens, out_tokens;
+    fs_sample ttft, e2e, queue, tpot; /* ms, of measured requests in completion order */
+    fs_hist itl;                      /* ns, every inter-token gap of measured requests */
+    uint64_t measured_arrived, completed, good, unfinished, rejected;
+    uint64_t in_tokens, out_tokens, cached_tokens, preemptions;
+    bool any_llm;
     uint64_t interval_arrivals, interval_done;
     fs_time end;
 };
@@ -89,6 +91,7 @@ static void emit_row(sim *s, const sim_req *q, fs_time done)
         .id = q->r.id, .deployment = q->r.target, .replica = q->replica,
         .arrival = q->r.arrival, .start = q->start, .first_token = q->first_token,
         .done = done, .input_tokens = q->r.input_tokens, .output_tokens = q->r.output_tokens,
+        .preemptions = q->preemptions, .cached_tokens = q->cached_tokens,
         .finished = done >= 0, .measured = q->r.arrival >= s->cfg.warmup,
     };
     fs_error e;
@@ -158,21 +161,32 @@ void sim_first_token(struct sim *s, sim_req *q, fs_time t)
     if (q->first_token < 0) q->first_token = t;
 }
 
+void sim_itl(struct sim *s, fs_time gap, uint64_t weight)
+{
+    fs_hist_add(&s->itl, gap, weight);
+}
+
+uint64_t sim_req_uid(const sim_req *q) { return fs_hash64(q->r.id, (uint64_t)q->source + 1); }
+
 void sim_done(struct sim *s, sim_req *q, fs_time t)
 {
     const sim_config *c = &s->cfg;
     s->interval_done++;
     if (q->r.arrival >= c->warmup) {
         fs_time ttft = q->first_token - q->r.arrival, e2e = t - q->r.arrival;
-        fs_time tpot = q->r.output_tokens > 1 ? (e2e - ttft) / (q->r.output_tokens - 1) : 0;
+        double tpot = q->r.output_tokens > 1 ? (double)(e2e - ttft) / (q->r.output_tokens - 1) : 0;
         s->completed++;
         s->in_tokens += (uint64_t)q->r.input_tokens;
         s->out_tokens += (uint64_t)q->r.output_tokens;
+        s->cached_tokens += (uint64_t)q->cached_tokens;
+        s->preemptions += (uint64_t)q->preemptions;
         fs_sample_push(&s->ttft, fs_time_to_ms(ttft));
         fs_sample_push(&s->e2e, fs_time_to_ms(e2e));
         fs_sample_push(&s->queue, fs_time_to_ms(q->start - q->r.arrival));
+        if (s->cfg.deployments[q->r.target].kind == SIM_KIND_LLM && q->r.output_tokens > 1)
+            fs_sample_push(&s->tpot, tpot / 1e6);
         if ((!c->slo_ttft || ttft <= c->slo_ttft) && (!c->slo_e2e || e2e <= c->slo_e2e) &&
-            (!c->slo_tpot || tpot <= c->slo_tpot))
+            (!c->slo_tpot || tpot <= (double)c->slo_tpot))
             s->good++;
     }
     emit_row(s, q, t);
@@ -180,6 +194,22 @@ void sim_done(struct sim *s, sim_req *q, fs_time t)
     replica *r = s->replicas[q->replica];
     r->outstanding--;
     router_on_capacity(s->dep[r->deployment].router, r);
+    req_release(s, q);
+}
+
+void sim_reject(struct sim *s, sim_req *q, fs_time t)
+{
+    if (q->r.arrival >= s->cfg.warmup) s->rejected++;
+    if (s->sink.request) {
+        sim_request_row row = {
+            .id = q->r.id, .deployment = q->r.target, .replica = q->replica, .arrival = q->r.arrival,
+            .start = -1, .first_token = -1, .done = t, .input_tokens = q->r.input_tokens,
+            .output_tokens = q->r.output_tokens, .rejected = true, .measured = q->r.arrival >= s->cfg.warmup,
+        };
+        fs_error e;
+        if (s->sink.request(s->sink.ctx, &row, &e) != 0) fail(s, &e);
+    }
+    wl_complete(s->sources[q->source].src, &q->r, t);
     req_release(s, q);
 }
 
@@ -191,14 +221,18 @@ static void on_sample(void *ctx, void *obj, uint64_t arg)
     (void)arg;
     sim *s = ctx;
     if (s->sink.sample) {
-        uint64_t waiting = 0, running = 0, busy = 0;
+        uint64_t waiting = 0, running = 0, busy = 0, kv_used = 0, kv_total = 0;
         for (uint32_t d = 0; d < s->cfg.ndeployments; d++) waiting += router_queued(s->dep[d].router);
         for (uint32_t i = 0; i < s->nreplicas; i++) {
             replica *r = s->replicas[i];
             uint32_t run = r->ops->running(r);
+            uint64_t u, t;
+            r->ops->kv_usage(r, &u, &t);
             waiting += r->ops->waiting(r);
             running += run;
             busy += run > 0;
+            kv_used += u;
+            kv_total += t;
         }
         double per_s = 1.0 / fs_time_to_s(s->cfg.sample_interval);
         const struct { const char *name; double v; } pts[] = {
@@ -207,6 +241,7 @@ static void on_sample(void *ctx, void *obj, uint64_t arg)
             {"busy_replicas", (double)busy},
             {"arrival_rate", (double)s->interval_arrivals * per_s},
             {"completion_rate", (double)s->interval_done * per_s},
+            {"kv_usage", kv_total ? 100.0 * (double)kv_used / (double)kv_total : 0},
         };
         for (size_t k = 0; k < sizeof pts / sizeof pts[0]; k++) {
             fs_error e;
@@ -243,7 +278,8 @@ sim *sim_new(const sim_config *cfg, wl_source **sources, uint32_t nsources, cons
         const sim_deployment *dp = &cfg->deployments[d];
         s->dep[d].replicas = &s->replicas[idx];
         for (uint32_t k = 0; k < dp->replicas; k++, idx++)
-            s->replicas[idx] = fixed_replica_new(s, dp, idx, d);
+            s->replicas[idx] = dp->kind == SIM_KIND_LLM ? llm_replica_new(s, dp, idx, d) : fixed_replica_new(s, dp, idx, d);
+        s->any_llm |= dp->kind == SIM_KIND_LLM;
         s->dep[d].router = router_new(dp->router, s->dep[d].replicas, dp->replicas,
                                       fs_rng_new(cfg->seed, FS_STREAM_ROUTING, d));
         s->dep[d].service = fs_rng_new(cfg->seed, FS_STREAM_SERVICE, d);
@@ -251,6 +287,8 @@ sim *sim_new(const sim_config *cfg, wl_source **sources, uint32_t nsources, cons
     fs_sample_init(&s->ttft);
     fs_sample_init(&s->e2e);
     fs_sample_init(&s->queue);
+    fs_sample_init(&s->tpot);
+    fs_hist_init(&s->itl);
     return s;
 }
 
@@ -273,6 +311,8 @@ void sim_free(sim *s)
     fs_sample_fini(&s->ttft);
     fs_sample_fini(&s->e2e);
     fs_sample_fini(&s->queue);
+    fs_sample_fini(&s->tpot);
+    fs_hist_fini(&s->itl);
     evq_free(s->q);
     free(s);
 }
@@ -339,6 +379,7 @@ void sim_metrics(sim *s, fs_metrics *m)
     fs_metrics_add(m, "arrived", "value", (double)s->measured_arrived, "requests");
     fs_metrics_add(m, "completed", "value", (double)s->completed, "requests");
     fs_metrics_add(m, "unfinished", "value", (double)s->unfinished, "requests");
+    fs_metrics_add(m, "rejected", "value", (double)s->rejected, "requests");
     fs_metrics_add(m, "duration", "value", window, "s");
     fs_metrics_add(m, "request_throughput", "value", (double)s->completed / window, "req/s");
     fs_metrics_add(m, "total_input_tokens", "value", (double)s->in_tokens, "tokens");
@@ -349,9 +390,20 @@ void sim_metrics(sim *s, fs_metrics *m)
     fs_metrics_add_summary(m, "ttft", &sm, "ms");
     summarize_copy(&s->e2e, &sm);
     fs_metrics_add_summary(m, "e2el", &sm, "ms");
+    if (s->any_llm) {
+        summarize_copy(&s->tpot, &sm);
+        fs_metrics_add_summary(m, "tpot", &sm, "ms");
+        fs_hist_summarize(&s->itl, &sm);
+        sm.mean /= 1e6, sm.std /= 1e6, sm.max /= 1e6, sm.p50 /= 1e6, sm.p90 /= 1e6;
+        sm.p95 /= 1e6, sm.p99 /= 1e6, sm.p999 /= 1e6;
+        fs_metrics_add_summary(m, "itl", &sm, "ms");
+        fs_metrics_add(m, "preemptions", "value", (double)s->preemptions, "count");
+        fs_metrics_add(m, "prefix_cache_hit_rate", "value",
+                       s->in_tokens ? 100.0 * (double)s->cached_tokens / (double)s->in_tokens : 0, "%");
+    }
     summarize_copy(&s->queue, &sm);
     fs_metrics_add_summary(m, "queue", &sm, "ms");
-    uint64_t judged = s->completed + s->unfinished;
+    uint64_t judged = s->completed + s->unfinished + s->rejected;
     fs_metrics_add(m, "slo_attainment", "value", judged ? 100.0 * (double)s->good / (double)judged : NAN, "%");
     fs_metrics_add(m, "request_goodput", "value", (double)s->good / window, "req/s");
 

@@ -23,9 +23,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "catalog.h"
 #include "fs_error.h"
 #include "fs_time.h"
 #include "stats.h"
+#include "steptime.h"
 #include "wl.h"
 
 enum sim_router { SIM_ROUTER_ROUND_ROBIN, SIM_ROUTER_RANDOM, SIM_ROUTER_LEAST_OUTSTANDING,
@@ -33,11 +35,28 @@ enum sim_router { SIM_ROUTER_ROUND_ROBIN, SIM_ROUTER_RANDOM, SIM_ROUTER_LEAST_OU
 
 enum sim_service { SIM_SERVICE_CONSTANT, SIM_SERVICE_EXPONENTIAL, SIM_SERVICE_LOGNORMAL };
 
+enum sim_kind { SIM_KIND_FIXED, SIM_KIND_LLM };
+
 #define SIM_NAME_MAX 64
+
+/* An LLM serving engine (vLLM V1 semantics; see llm.c). The catalog entries must outlive the
+ * simulation. num_gpu_blocks is resolved by the caller (given, or computed from memory). */
+typedef struct sim_llm {
+    const model_spec *model;
+    const gpu_spec *gpu;
+    int32_t tp;
+    int32_t max_num_seqs, max_num_batched_tokens, max_model_len;
+    int32_t block_size, num_gpu_blocks;
+    bool prefix_caching, chunked_prefill, async_scheduling, cuda_graphs, priority;
+    bool fast_forward;        /* advance decode-only runs in one event (results are identical) */
+    enum st_dtype weights, kv;
+} sim_llm;
 
 typedef struct sim_deployment {
     char name[SIM_NAME_MAX];
     char model[SIM_NAME_MAX];
+    enum sim_kind kind;
+    sim_llm llm;              /* kind LLM */
     uint32_t replicas;
     uint32_t gpus_per_replica;
     uint32_t gpu;             /* index into sim_config.fleet */
@@ -81,8 +100,11 @@ typedef struct sim_request_row {
     uint64_t id;
     uint32_t deployment, replica; /* replica: SIM_NO_REPLICA when never routed to one */
     fs_time arrival, start, first_token, done;
-    int32_t input_tokens, output_tokens;
+    int32_t input_tokens, output_tokens; /* output: tokens produced (requested, when unfinished) */
+    int32_t preemptions;      /* times its KV was dropped and recomputed */
+    int32_t cached_tokens;    /* prompt tokens served from the prefix cache */
     bool finished;
+    bool rejected;            /* refused by the engine (prompt longer than the context or the KV cache) */
     bool measured; /* arrived after the warm-up */
 } sim_request_row;
 

@@ -17,6 +17,7 @@ typedef struct sim_req {
     uint32_t replica;          /* global replica index once routed, else SIM_NO_REPLICA */
     fs_time service;           /* fixed-service demand, drawn at arrival */
     fs_time start, first_token; /* -1 until they happen */
+    int32_t preemptions, cached_tokens;
     struct sim_req *next;
     struct sim_req *prev_inflight, *next_inflight; /* the list of all requests in flight */
 } sim_req;
@@ -64,6 +65,8 @@ typedef struct replica_ops {
     uint32_t (*free_slots)(const replica *r);
     uint32_t (*waiting)(const replica *r);
     uint32_t (*running)(const replica *r);
+    /* KV blocks in use and in all (0 and 0 for models without a KV cache), at the current time */
+    void (*kv_usage)(replica *r, uint64_t *used, uint64_t *total);
     void (*free)(replica *r);
 } replica_ops;
 
@@ -77,6 +80,7 @@ struct replica {
 };
 
 replica *fixed_replica_new(struct sim *s, const sim_deployment *d, uint32_t index, uint32_t dep);
+replica *llm_replica_new(struct sim *s, const sim_deployment *d, uint32_t index, uint32_t dep);
 
 /* Routers, one per deployment. */
 typedef struct router router;
@@ -91,5 +95,11 @@ uint32_t router_queued(const router *rt);
 evq *sim_queue(struct sim *s);
 void sim_first_token(struct sim *s, sim_req *q, fs_time t);
 void sim_done(struct sim *s, sim_req *q, fs_time t);
+/* The engine refused the request (it can never fit): it leaves the simulation now. */
+void sim_reject(struct sim *s, sim_req *q, fs_time t);
+/* Inter-token gaps: `weight` tokens each emitted `gap` after the previous one of its request. */
+void sim_itl(struct sim *s, fs_time gap, uint64_t weight);
+/* A stable 64-bit identity of a request, for its private KV block hashes. */
+uint64_t sim_req_uid(const sim_req *q);
 
 #endif

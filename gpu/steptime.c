@@ -1,0 +1,196 @@
+#include "steptime.h"
+
+#include <math.h>
+
+#define ACT_BYTES 2.0 /* activations stay bf16 whatever the weights */
+
+static double dtype_bytes(enum st_dtype d) { return d == ST_BF16 ? 2.0 : d == ST_FP8 ? 1.0 : 0.5; }
+
+void st_model_init(st_model *m, const st_config *cfg)
+{
+    const model_spec *md = cfg->model;
+    const gpu_spec *g = cfg->gpu;
+    double tp = cfg->tp;
+    m->cfg = *cfg;
+    if (m->cfg.compute_share <= 0) m->cfg.compute_share = 1;
+    if (m->cfg.bandwidth_share <= 0) m->cfg.bandwidth_share = 1;
+    m->layers = md->layers;
+    m->q_heads = md->heads / tp;
+    m->kv_heads = md->kv_heads / cfg->tp >= 1 ? md->kv_heads / tp : 1; /* replicated below TP */
+    m->head_dim = md->head_dim;
+    m->hidden = md->hidden;
+    m->qkv_n = (m->q_heads + 2 * m->kv_heads) * m->head_dim;
+    m->o_k = m->q_heads * m->head_dim;
+    m->inter = md->intermediate / tp;
+    m->vocab = md->vocab / tp;
+    m->experts = md->experts;
+    m->topk = md->experts_per_token;
+    m->moe_inter = md->moe_intermediate / tp;
+    m->w_bytes = dtype_bytes(cfg->weights);
+    m->kv_bytes = dtype_bytes(cfg->kv);
+    /* fp8 weights run on fp8 tensor cores where the GPU has them; int4 weights are dequantised
+     * to bf16 (W4A16): fewer bytes, the bf16 rate */
+    double peak = cfg->weights == ST_FP8 && g->fp8_flops > 0 ? g->fp8_flops : g->bf16_flops;
+    m->peak = peak * m->cfg.compute_share;
+    m->attn_peak = g->bf16_flops * m->cfg.compute_share;
+    m->bw = g->mem_bw * m->cfg.bandwidth_share;
+    m->link_bw = g->nvlink_bw > 0 ? g->nvlink_bw : g->pcie_bw;
+}
+
+int st_capture_size(int tokens, int max_capture)
+{
+    if (tokens <= 0 || tokens > max_capture) return tokens;
+    if (tokens <= 2) return tokens;
+    if (tokens <= 4) return 4;
+    int size = tokens <= 256 ? (tokens + 7) / 8 * 8 : (tokens + 15) / 16 * 16;
+    return size < max_capture ? size : max_capture;
+}
+
+static double kernel_s(const st_model *m) { return m->cfg.gpu->perf.kernel_us * 1e-6; }
+
+/* A streaming (memory-bound) kernel over `bytes`. */
+static double stream(const st_model *m, double bytes)
+{
+    return bytes / (m->bw * m->cfg.gpu->perf.mem_eff) + kernel_s(m);
+}
+
+static double roofline(const st_model *m, double flops, double peak, double eff, double bytes)
+{
+    double c = flops / (peak * eff), b = bytes / (m->bw * m->cfg.gpu->perf.mem_eff);
+    return (c > b ? c : b) + kernel_s(m);
+}
+
+static double gemm_eff(const st_model *m, double rows)
+{
+    const gpu_perf *p = &m->cfg.gpu->perf;
+    return p->gemm_eff * rows / (rows + p->gemm_m_half);
+}
+
+double st_gemm(const st_model *m, double rows, double n, double k)
+{
+    if (rows <= 0) return 0;
+    double bytes = n * k * m->w_bytes + (rows * k + rows * n) * ACT_BYTES;
+    return roofline(m, 2 * rows * n * k, m->peak, gemm_eff(m, rows), bytes);
+}
+
+double st_allreduce(const st_model *m, double bytes)
+{
+    int tp = m->cfg.tp;
+    if (tp <= 1) return 0;
+    return 2.0 * (tp - 1) / tp * bytes / m->link_bw + m->cfg.gpu->perf.allreduce_us * 1e-6;
+}
+
+/* Attention over `pairs` query-key pairs reading `kv_tokens` of KV and `q_tokens` queries, for
+ * heads/kv_heads/head_dim per GPU. */
+static double attention(const st_model *m, double pairs, double kv_tokens, double q_tokens, double heads,
+                        double kv_heads, double head_dim)
+{
+    double flops = 4 * heads * head_dim * pairs;
+    double bytes = kv_tokens * 2 * kv_heads * head_dim * m->kv_bytes + q_tokens * 2 * heads * head_dim * ACT_BYTES;
+    return roofline(m, flops, m->attn_peak, m->cfg.gpu->perf.attn_eff, bytes);
+}
+
+double st_attention_decode_op(const st_model *m, double batch, double ctx, double heads, double kv_heads,
+                              double head_dim)
+{
+    return attention(m, batch * ctx, batch * ctx, batch, heads, kv_heads, head_dim);
+}
+
+double st_attention_prefill_op(const st_model *m, double batch, double len, double heads, double kv_heads,
+                               double head_dim)
+{
+    return attention(m, batch * len * (len + 1) / 2, batch * len, batch * len, heads, kv_heads, head_dim);
+}
+
+double st_decode_attention(const st_model *m, int32_t decodes, double ctx)
+{
+    if (decodes <= 0) return 0;
+    return m->layers * attention(m, ctx, ctx, decodes, m->q_heads, m->kv_heads, m->head_dim);
+}
+
+/* The MoE feed-forward of one layer for `tokens` tokens: a router GEMM, then grouped expert
+ * GEMMs (gate+up, down). Of E experts, a batch of T tokens choosing k each touches
+ * E (1 - (1 - k/E)^T) of them on average: only those weights are read. */
+static double moe(const st_model *m, double tokens)
+{
+    double E = m->experts, k = m->topk, h = m->hidden, f = m->moe_inter;
+    double touched = E * (1 - pow(1 - k / E, tokens));
+    double rows = tokens * k / touched; /* per touched expert */
+    double t = st_gemm(m, tokens, E, h);
+    double up_flops = 2 * tokens * k * h * 2 * f, down_flops = 2 * tokens * k * f * h;
+    double up_bytes = touched * 2 * f * h * m->w_bytes + tokens * k * (h + 2 * f) * ACT_BYTES;
+    double down_bytes = touched * f * h * m->w_bytes + tokens * k * (f + h) * ACT_BYTES;
+    t += roofline(m, up_flops, m->peak, gemm_eff(m, rows), up_bytes);
+    t += roofline(m, down_flops, m->peak, gemm_eff(m, rows), down_bytes);
+    return t;
+}
+
+double st_step_fixed(const st_model *m, const st_batch *b)
+{
+    double T = b->prefill_tokens + b->decodes;
+    if (T <= 0) return 0;
+    double G = T; /* rows the GEMMs run over: padded to a CUDA-graph size */
+    if (m->cfg.cuda_graphs) G = st_capture_size((int)T, m->cfg.max_capture);
+    double h = m->hidden;
+    double layer = stream(m, T * h * 2 * ACT_BYTES)                                  /* input RMSNorm */
+                   + st_gemm(m, G, m->qkv_n, h)                                      /* QKV */
+                   + stream(m, T * (m->q_heads + m->kv_heads) * m->head_dim * 2 * ACT_BYTES) /* rotary */
+                   + stream(m, T * 2 * m->kv_heads * m->head_dim * (ACT_BYTES + m->kv_bytes)) /* KV write */
+                   + st_gemm(m, G, h, m->o_k)                                        /* O */
+                   + st_allreduce(m, T * h * ACT_BYTES)
+                   + stream(m, T * h * 3 * ACT_BYTES);                               /* residual + RMSNorm */
+    if (m->experts > 0) {
+        layer += moe(m, G);
+    } else {
+        layer += st_gemm(m, G, 2 * m->inter, h)                 /* gate + up */
+                 + stream(m, T * m->inter * 3 * ACT_BYTES)      /* SiLU and mul */
+                 + st_gemm(m, G, h, m->inter);                  /* down */
+    }
+    layer += st_allreduce(m, T * h * ACT_BYTES);
+    if (b->prefill_tokens > 0)
+        layer += attention(m, b->prefill_pairs, b->prefill_kv, b->prefill_tokens, m->q_heads, m->kv_heads,
+                           m->head_dim);
+    double t = m->layers * layer;
+    t += stream(m, T * h * 2 * ACT_BYTES);           /* embedding lookup */
+    t += stream(m, T * h * 2 * ACT_BYTES);           /* final norm */
+    if (b->logits > 0) t += st_gemm(m, b->logits, m->vocab, h) + stream(m, b->logits * m->vocab * 4.0); /* LM head, sampling */
+    return t;
+}
+
+fs_time st_combine(const st_model *m, double gpu_s, int32_t seqs)
+{
+    const gpu_perf *p = &m->cfg.gpu->perf;
+    double cpu = (p->cpu_step_us + p->cpu_seq_us * seqs) * 1e-6;
+    double step = m->cfg.async_scheduling ? (gpu_s > cpu ? gpu_s : cpu) : gpu_s + cpu;
+    return (fs_time)llround(step * 1e9);
+}
+
+fs_time st_step(const st_model *m, const st_batch *b)
+{
+    return st_combine(m, st_step_fixed(m, b) + st_decode_attention(m, b->decodes, b->decode_ctx), b->seqs);
+}
+
+double st_weight_bytes_per_gpu(const model_spec *model, enum st_dtype weights, int tp)
+{
+    /* embeddings and norms stay in bf16; everything is sharded over TP ranks */
+    double embed = (double)model->vocab * model->hidden * (model->tie_embeddings ? 1 : 2);
+    double rest = model_weight_params(model) - embed;
+    return (rest * dtype_bytes(weights) + embed * 2.0) / tp;
+}
+
+/* Memory outside PyTorch's allocator that vLLM's profiling counts against the KV cache: NCCL and
+ * cuBLAS workspaces, CUDA graphs. A generic figure, not measured per GPU. */
+#define NON_TORCH_BYTES (512.0 * 1048576.0)
+
+long long st_kv_blocks(const model_spec *model, const gpu_spec *gpu, int tp, enum st_dtype weights, enum st_dtype kv,
+                       double util, int block_size, int max_batched_tokens, int max_seqs)
+{
+    double T = max_batched_tokens, h = model->hidden;
+    double inter = (model->experts ? (double)model->moe_intermediate * model->experts_per_token : model->intermediate) / tp;
+    /* the widest point of the forward pass: residual, MLP input, gate+up output, activation */
+    double act = T * (2 * h + 3 * inter) * ACT_BYTES;
+    double logits = (double)max_seqs * model->vocab * 4.0 * 2; /* fp32 logits and probabilities */
+    double avail = gpu->memory_bytes * util - st_weight_bytes_per_gpu(model, weights, tp) - act - logits - NON_TORCH_BYTES;
+    double per_block = model_kv_bytes_per_token(model, tp, dtype_bytes(kv)) * block_size;
+    return avail <= 0 ? 0 : (long long)floor(avail / per_block);
+}

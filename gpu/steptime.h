@@ -1,0 +1,99 @@
+/*
+ * steptime.h — how long one engine iteration takes on a GPU: the step-time model.
+ *
+ * An iteration runs the model once over a batch: chunks of prompts being prefilled (each with
+ * its context offset) and sequences decoding one token (each with its context length). Its GPU
+ * time is summed per operator and layer: QKV, O and MLP GEMMs (MoE: the experts' FLOPs by top-k
+ * and the expert weights actually touched), prefill and decode attention, norms, rotary
+ * embedding and activations, the embedding and LM head, and two tensor-parallel all-reduces per
+ * layer. Each operator costs
+ *
+ *     max(FLOPs / (peak x compute efficiency), bytes / (bandwidth x memory efficiency)) + fixed
+ *
+ * with the efficiencies and fixed costs taken from the GPU entry (gpu_perf). GEMM efficiency is a
+ * curve in the number of rows m: gemm_eff x m / (m + gemm_m_half). With CUDA graphs the token
+ * count is padded up to the next capture size (vLLM's list: 1, 2, 4, 8, 16, ... 256, 272, ...),
+ * as vLLM pads it. CPU scheduling time per iteration overlaps the GPU step with async scheduling
+ * (the step is max(GPU, CPU)), else it adds.
+ *
+ * The whole iteration time is an integer number of nanoseconds. st_step splits into a part that
+ * does not depend on decode contexts and the decode-attention part, so that a caller advancing
+ * many decode-only iterations can reuse the first and get bit-identical results
+ * (st_combine(m, fixed + st_decode_attention(m, d, ctx), seqs) == st_step(m, batch)).
+ *
+ * Ownership: st_model holds pointers to the catalog entries it was made from; they must outlive
+ * it. It is plain data (no allocation), initialised by st_model_init.
+ */
+#ifndef FS_STEPTIME_H
+#define FS_STEPTIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "catalog.h"
+#include "fs_time.h"
+
+enum st_dtype { ST_BF16, ST_FP8, ST_INT4 };
+
+typedef struct st_config {
+    const model_spec *model;
+    const gpu_spec *gpu;
+    int tp;                    /* tensor-parallel degree: 1, 2, 4, 8 */
+    enum st_dtype weights;     /* bf16, fp8, int4 (W4A16) */
+    enum st_dtype kv;          /* bf16 or fp8 */
+    bool cuda_graphs;
+    int max_capture;           /* largest CUDA-graph capture size (tokens) */
+    bool async_scheduling;
+    double compute_share;      /* fraction of the GPU's compute this replica gets (1: whole GPU) */
+    double bandwidth_share;    /* likewise for memory bandwidth */
+} st_config;
+
+typedef struct st_model {
+    st_config cfg;
+    /* per-GPU shapes */
+    double q_heads, kv_heads, head_dim, hidden, qkv_n, o_k, inter, vocab;
+    double experts, topk, moe_inter;
+    double w_bytes, kv_bytes;
+    double peak, attn_peak, bw, link_bw; /* FLOP/s, B/s after shares */
+    int layers;
+} st_model;
+
+/* One iteration's batch, summarised. */
+typedef struct st_batch {
+    int32_t prefill_tokens;     /* tokens of prompt chunks */
+    int32_t decodes;            /* sequences decoding one token */
+    int32_t seqs;               /* sequences in the batch (prefilling + decoding) */
+    int32_t logits;             /* sequences sampling a token at the end of this iteration */
+    double prefill_pairs;       /* causal query-key pairs: sum over chunks of c*o + c(c+1)/2 */
+    double prefill_kv;          /* KV tokens read by prefill: sum of o + c */
+    double decode_ctx;          /* sum of decode context lengths */
+} st_batch;
+
+void st_model_init(st_model *m, const st_config *cfg);
+
+/* vLLM's CUDA-graph capture sizes: [1, 2, 4] + steps of 8 to 256 + steps of 16 to max. */
+int st_capture_size(int tokens, int max_capture);
+
+fs_time st_step(const st_model *m, const st_batch *b);
+double st_step_fixed(const st_model *m, const st_batch *b);       /* GPU seconds, all but decode attention */
+double st_decode_attention(const st_model *m, int32_t decodes, double ctx); /* GPU seconds */
+fs_time st_combine(const st_model *m, double gpu_s, int32_t seqs);
+
+/* Single operators on raw shapes (for validating against measured kernels). Seconds. */
+double st_gemm(const st_model *m, double rows, double n, double k);
+double st_attention_decode_op(const st_model *m, double batch, double ctx, double heads, double kv_heads,
+                              double head_dim);
+double st_attention_prefill_op(const st_model *m, double batch, double len, double heads, double kv_heads,
+                               double head_dim);
+double st_allreduce(const st_model *m, double bytes);
+
+/* Weight bytes per GPU of a model at a dtype and TP degree. */
+double st_weight_bytes_per_gpu(const model_spec *model, enum st_dtype weights, int tp);
+
+/* KV-cache blocks as vLLM sizes them when not told: (memory x gpu_memory_utilization - weights -
+ * peak activations of a max_num_batched_tokens forward pass and of sampling max_num_seqs
+ * sequences - memory outside PyTorch) / bytes per block. May be <= 0 (the model does not fit). */
+long long st_kv_blocks(const model_spec *model, const gpu_spec *gpu, int tp, enum st_dtype weights, enum st_dtype kv,
+                       double util, int block_size, int max_batched_tokens, int max_seqs);
+
+#endif

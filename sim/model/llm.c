@@ -1,0 +1,597 @@
+/*
+ * The LLM serving engine: one replica behaving as vLLM V1 does.
+ *
+ * Each iteration the scheduler forms a batch within max_num_batched_tokens (the token budget)
+ * and max_num_seqs: first the running requests in order (a decode takes one token; a partially
+ * prefilled prompt takes what is left of it, up to the budget), then waiting requests in order
+ * (FCFS, or by priority). A waiting request is admitted only when blocks for its whole sequence
+ * are free (vLLM's scheduler_reserve_full_isl); after a prefix-cache hit it computes only the
+ * rest. When a running request needs a block and none is free, the newest running request is
+ * preempted (its blocks freed, its progress dropped, back to the front of the waiting queue) until
+ * the block can be had; a step that preempted admits nobody. Tokens are emitted at the end of
+ * the iteration that produced them; the iteration that finishes a prompt emits the first token.
+ *
+ * Speed: a decode-only batch that admits nobody stays the same until a request finishes, a block
+ * runs out or a request arrives. Such a run of iterations is computed in one tight loop (plain
+ * arithmetic per iteration, no event), with one wake-up event at its end; an arrival cuts the run
+ * at the iteration boundary after it. The loop evaluates exactly the per-iteration formula the
+ * one-event-per-iteration path uses, so both give the same integer-nanosecond timestamps
+ * (fast_forward = false forces the latter; tests compare the two).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvcache.h"
+#include "sim_internal.h"
+
+#define LLM_MAX_BLOCK 256 /* largest block_size (vLLM offers 8 to 128) */
+
+typedef struct seq {
+    sim_req *q;
+    int32_t prompt, out;        /* prompt tokens; tokens to generate (clamped to the context) */
+    int32_t generated;          /* tokens emitted so far */
+    int32_t computed;           /* tokens whose KV is in the cache */
+    int32_t sched;              /* tokens scheduled in the current iteration */
+    int32_t *blocks;            /* block table */
+    int32_t nblocks, cap;
+    int32_t hashed;             /* leading blocks registered in the prefix cache */
+    fs_time last_token;
+    struct seq *prev, *next;    /* waiting queue, or the free list */
+} seq;
+
+enum state { IDLE, STEP, RUN };
+
+typedef struct llm {
+    replica base;
+    sim_llm p;
+    st_model model;
+    kv_pool kv;
+    int32_t usable_blocks;      /* all but vLLM's reserved null block */
+
+    seq **running;
+    int32_t nrun, run_cap;
+    seq *wait_head, *wait_tail;
+    uint32_t nwait;
+    seq *free_seqs;
+
+    enum state state;
+    fs_time iter_start;
+    evq_handle wake;
+    bool preempted_this_step;
+
+    /* a run of decode-only iterations: ends[k] is the end of iteration k+1 */
+    fs_time *ends;
+    int32_t run_len, ends_cap, run_D;
+    int32_t residue_head[LLM_MAX_BLOCK];  /* per residue of computed mod block_size: */
+    int32_t *residue_next, residue_cap;   /* running indices, in running order */
+    bool new_head;                        /* the last submitted request heads the waiting queue */
+} llm;
+
+static inline int32_t num_tokens(const seq *s) { return s->prompt + s->generated; }
+static inline int32_t blocks_for(const llm *e, int32_t tokens) { return (tokens + e->p.block_size - 1) / e->p.block_size; }
+
+/* ---- block hashes: a request's blocks share a chain with others for its shared prefix, then
+ * are its own ---- */
+
+static uint64_t block_hash(const llm *e, const seq *s, int32_t i)
+{
+    const wl_request *r = &s->q->r;
+    uint64_t h = (r->prefix_key && (int64_t)(i + 1) * e->p.block_size <= r->prefix_tokens)
+                     ? fs_hash64(r->prefix_key, (uint64_t)i)
+                     : fs_hash64(sim_req_uid(s->q), (uint64_t)i);
+    return h ? h : 1; /* 0 means "no hash" */
+}
+
+/* Register the blocks that are now full of computed tokens. */
+static void register_full(llm *e, seq *s)
+{
+    if (!e->p.prefix_caching) return;
+    int32_t full = s->computed / e->p.block_size;
+    if (full > s->nblocks) full = s->nblocks;
+    for (; s->hashed < full; s->hashed++) kv_register(&e->kv, s->blocks[s->hashed], block_hash(e, s, s->hashed));
+}
+
+static void push_block(seq *s, int32_t b)
+{
+    if (s->nblocks == s->cap) {
+        size_t cap = (size_t)s->cap;
+        s->blocks = fs_xgrow(s->blocks, &cap, (size_t)s->nblocks + 1, sizeof *s->blocks);
+        s->cap = (int32_t)cap;
+    }
+    s->blocks[s->nblocks++] = b;
+}
+
+/* Free a sequence's blocks, tail first (so its tail is evicted first), as vLLM does. */
+static void free_blocks(llm *e, seq *s)
+{
+    for (int32_t i = s->nblocks; i-- > 0;) kv_release(&e->kv, s->blocks[i]);
+    s->nblocks = s->hashed = 0;
+}
+
+/* ---- queues ---- */
+
+static seq *seq_new(llm *e, sim_req *q)
+{
+    seq *s = e->free_seqs;
+    if (s) e->free_seqs = s->next;
+    else s = fs_xcalloc(1, sizeof *s);
+    int32_t *blocks = s->blocks, cap = s->cap;
+    memset(s, 0, sizeof *s);
+    s->blocks = blocks;
+    s->cap = cap;
+    s->q = q;
+    s->prompt = q->r.input_tokens;
+    s->out = q->r.output_tokens;
+    if (s->prompt + s->out > e->p.max_model_len) s->out = e->p.max_model_len - s->prompt; /* stops at the context */
+    q->r.output_tokens = s->out;
+    return s;
+}
+
+static void seq_free(llm *e, seq *s)
+{
+    s->next = e->free_seqs;
+    e->free_seqs = s;
+}
+
+static bool before(const llm *e, const seq *a, const seq *b)
+{
+    if (!e->p.priority) return false;
+    if (a->q->r.priority != b->q->r.priority) return a->q->r.priority < b->q->r.priority;
+    return a->q->r.arrival < b->q->r.arrival;
+}
+
+/* Append in FCFS order, or insert by (priority, arrival) under the priority policy. */
+static void wait_add(llm *e, seq *s)
+{
+    seq *at = e->wait_tail;
+    while (at && before(e, s, at)) at = at->prev;
+    s->prev = at;
+    s->next = at ? at->next : e->wait_head;
+    if (s->next) s->next->prev = s;
+    else e->wait_tail = s;
+    if (at) at->next = s;
+    else e->wait_head = s;
+    e->nwait++;
+}
+
+static void wait_prepend(llm *e, seq *s)
+{
+    s->prev = NULL;
+    s->next = e->wait_head;
+    if (e->wait_head) e->wait_head->prev = s;
+    else e->wait_tail = s;
+    e->wait_head = s;
+    e->nwait++;
+}
+
+static seq *wait_pop(llm *e)
+{
+    seq *s = e->wait_head;
+    e->wait_head = s->next;
+    if (e->wait_head) e->wait_head->prev = NULL;
+    else e->wait_tail = NULL;
+    e->nwait--;
+    return s;
+}
+
+static void run_push(llm *e, seq *s)
+{
+    if (e->nrun == e->run_cap) {
+        size_t cap = (size_t)e->run_cap;
+        e->running = fs_xgrow(e->running, &cap, (size_t)e->nrun + 1, sizeof *e->running);
+        e->run_cap = (int32_t)cap;
+    }
+    e->running[e->nrun++] = s;
+}
+
+/* ---- scheduling one iteration ---- */
+
+static void preempt(llm *e, int32_t victim)
+{
+    seq *s = e->running[victim];
+    memmove(&e->running[victim], &e->running[victim + 1], (size_t)(e->nrun - victim - 1) * sizeof *e->running);
+    e->nrun--;
+    free_blocks(e, s);
+    s->computed = 0;
+    s->sched = 0;
+    s->q->preemptions++;
+    wait_prepend(e, s);
+    e->preempted_this_step = true;
+}
+
+/* Which running request to preempt: the last one (FCFS), or the lowest priority, latest arrival. */
+static int32_t victim_index(const llm *e)
+{
+    if (!e->p.priority) return e->nrun - 1;
+    int32_t v = 0;
+    for (int32_t i = 1; i < e->nrun; i++) {
+        const wl_request *a = &e->running[i]->q->r, *b = &e->running[v]->q->r;
+        if (a->priority > b->priority || (a->priority == b->priority && a->arrival >= b->arrival)) v = i;
+    }
+    return v;
+}
+
+/* The prefix-cache hit of a waiting sequence: whole blocks, at most num_tokens - 1 tokens. */
+static int32_t cache_hit_blocks(const llm *e, const seq *s)
+{
+    if (!e->p.prefix_caching) return 0;
+    int32_t max = (num_tokens(s) - 1) / e->p.block_size, n = 0;
+    while (n < max && kv_lookup(&e->kv, block_hash(e, s, n)) >= 0) n++;
+    return n;
+}
+
+/* Blocks the hit would take out of the free queue (cached blocks nobody uses). */
+static int32_t hits_in_free_queue(const llm *e, const seq *s, int32_t hit)
+{
+    int32_t n = 0;
+    for (int32_t i = 0; i < hit; i++) n += e->kv.blocks[kv_lookup(&e->kv, block_hash(e, s, i))].ref == 0;
+    return n;
+}
+
+/* Form the next batch; fills b. Returns false when there is nothing to run. */
+static bool schedule(llm *e, st_batch *b)
+{
+    int32_t budget = e->p.max_num_batched_tokens, bs = e->p.block_size;
+    memset(b, 0, sizeof *b);
+    e->preempted_this_step = false;
+    for (int32_t i = 0; i < e->nrun && budget > 0; i++) {
+        seq *s = e->running[i];
+        int32_t n = num_tokens(s) - s->computed;
+        if (n > budget) n = budget;
+        int32_t need = blocks_for(e, s->computed + n) - s->nblocks;
+        bool self = false;
+        while (need > kv_free_count(&e->kv)) {
+            int32_t v = victim_index(e);
+            self = v == i;
+            if (e->running[v]->sched > 0) budget += e->running[v]->sched; /* give its tokens back */
+            preempt(e, v);
+            if (self) break;
+            if (v < i) i--;
+        }
+        if (self) break;
+        for (int32_t k = 0; k < need; k++) push_block(s, kv_alloc(&e->kv));
+        s->sched = n;
+        budget -= n;
+    }
+    if (!e->preempted_this_step) {
+        while (e->wait_head && budget > 0 && e->nrun < e->p.max_num_seqs) {
+            seq *s = e->wait_head;
+            int32_t hit = cache_hit_blocks(e, s);
+            int32_t need = blocks_for(e, num_tokens(s)) - hit + hits_in_free_queue(e, s, hit);
+            if (need > kv_free_count(&e->kv)) break; /* the whole sequence must fit */
+            int32_t n = num_tokens(s) - hit * bs;
+            if (n > budget) {
+                if (!e->p.chunked_prefill) break;
+                n = budget;
+            }
+            wait_pop(e);
+            for (int32_t k = 0; k < hit; k++) {
+                int32_t blk = kv_lookup(&e->kv, block_hash(e, s, k));
+                kv_touch(&e->kv, blk);
+                push_block(s, blk);
+            }
+            s->hashed = hit;
+            s->computed = hit * bs;
+            if (s->q->start < 0) s->q->start = sim_now(e->base.sim);
+            if (s->q->preemptions == 0) s->q->cached_tokens = hit * bs;
+            int32_t more = blocks_for(e, s->computed + n) - s->nblocks;
+            for (int32_t k = 0; k < more; k++) push_block(s, kv_alloc(&e->kv));
+            s->sched = n;
+            budget -= n;
+            run_push(e, s);
+        }
+    }
+    /* summarise the batch */
+    for (int32_t i = 0; i < e->nrun; i++) {
+        seq *s = e->running[i];
+        if (s->sched == 0) continue;
+        b->seqs++;
+        if (s->computed + s->sched == num_tokens(s)) b->logits++;
+        if (s->sched == 1 && s->computed + 1 == num_tokens(s)) {
+            b->decodes++;
+            b->decode_ctx += s->computed + 1;
+        } else {
+            double c = s->sched, o = s->computed;
+            b->prefill_tokens += s->sched;
+            b->prefill_pairs += c * o + c * (c + 1) / 2;
+            b->prefill_kv += o + c;
+        }
+    }
+    return b->seqs > 0;
+}
+
+/* ---- the end of an iteration ---- */
+
+static void finish(llm *e, int32_t i, fs_time t)
+{
+    seq *s = e->running[i];
+    memmove(&e->running[i], &e->running[i + 1], (size_t)(e->nrun - i - 1) * sizeof *e->running);
+    e->nrun--;
+    free_blocks(e, s);
+    sim_req *q = s->q;
+    seq_free(e, s);
+    sim_done(e->base.sim, q, t);
+}
+
+/* Finish, in running order, the requests that have emitted all their tokens. */
+static void finish_done(llm *e, fs_time t)
+{
+    for (int32_t i = 0; i < e->nrun;) {
+        if (e->running[i]->generated >= e->running[i]->out) finish(e, i, t);
+        else i++;
+    }
+}
+
+/* Apply the results of the iteration that ends at t: computed tokens, emitted tokens,
+ * finished requests. */
+static void complete_iteration(llm *e, fs_time t)
+{
+    for (int32_t i = 0; i < e->nrun; i++) {
+        seq *s = e->running[i];
+        if (s->sched == 0) continue;
+        s->computed += s->sched;
+        s->sched = 0;
+        register_full(e, s);
+        if (s->computed < num_tokens(s)) continue; /* a prompt chunk: no token yet */
+        if (s->generated == 0) sim_first_token(e->base.sim, s->q, t);
+        else sim_itl(e->base.sim, t - s->last_token, 1);
+        s->generated++;
+        s->last_token = t;
+    }
+    finish_done(e, t);
+}
+
+/* ---- runs of decode-only iterations ---- */
+
+static void on_wake(void *ctx, void *obj, uint64_t arg);
+
+/* Can the batch just scheduled repeat unchanged? Decode-only, nobody admitted or preempted. */
+static bool can_run(const llm *e, const st_batch *b, bool admitted)
+{
+    return e->p.fast_forward && !admitted && !e->preempted_this_step && b->prefill_tokens == 0 &&
+           b->decodes == e->nrun && b->decodes > 0;
+}
+
+static void residue_index(llm *e)
+{
+    int32_t bs = e->p.block_size;
+    for (int32_t r = 0; r < bs; r++) e->residue_head[r] = -1;
+    for (int32_t i = e->nrun; i-- > 0;) { /* build lists in running order */
+        int32_t r = e->running[i]->computed % bs;
+        e->residue_next[i] = e->residue_head[r];
+        e->residue_head[r] = i;
+    }
+}
+
+static int32_t residue_count(const llm *e, int32_t r)
+{
+    int32_t n = 0;
+    for (int32_t i = e->residue_head[r]; i >= 0; i = e->residue_next[i]) n++;
+    return n;
+}
+
+/* Compute the run that starts with the iteration just scheduled (its blocks allocated) at t0:
+ * iteration k+1 decodes one more token for each sequence; it needs a new block for the
+ * sequences whose computed count (before it) is a multiple of the block size. The run ends with
+ * the iteration in which the first sequence finishes, or before one whose blocks run out. */
+static void plan_run(llm *e, const st_batch *b, fs_time t0)
+{
+    int32_t D = b->decodes, bs = e->p.block_size, left = INT32_MAX;
+    for (int32_t i = 0; i < e->nrun; i++) {
+        int32_t l = e->running[i]->out - e->running[i]->generated;
+        if (l < left) left = l;
+    }
+    if (left < 1) left = 1;
+    if (e->nrun > e->residue_cap) {
+        size_t cap = (size_t)e->residue_cap;
+        e->residue_next = fs_xgrow(e->residue_next, &cap, (size_t)e->nrun, sizeof *e->residue_next);
+        e->residue_cap = (int32_t)cap;
+    }
+    residue_index(e);
+    int32_t counts[LLM_MAX_BLOCK];
+    for (int32_t r = 0; r < bs; r++) counts[r] = residue_count(e, r);
+    double fixed = st_step_fixed(&e->model, b), ctx = b->decode_ctx;
+    int32_t free_blocks_left = kv_free_count(&e->kv);
+    fs_time t = t0;
+    int32_t k = 0;
+    for (; k < left; k++) {
+        if (k > 0) {
+            /* iteration k+1: sequences with (computed0 + k) % bs == 0 need a block */
+            int32_t need = counts[(bs - k % bs) % bs];
+            if (need > free_blocks_left) break;
+            free_blocks_left -= need;
+        }
+        if (k == e->ends_cap) {
+            size_t cap = (size_t)e->ends_cap;
+            e->ends = fs_xgrow(e->ends, &cap, (size_t)k + 1, sizeof *e->ends);
+            e->ends_cap = (int32_t)cap;
+        }
+        t += st_combine(&e->model, fixed + st_decode_attention(&e->model, D, ctx), D);
+        e->ends[k] = t;
+        ctx += D;
+    }
+    e->run_len = k;
+    e->run_D = D;
+}
+
+/* Apply the first j iterations of the run (j <= run_len): allocate their blocks in order,
+ * advance every sequence by j tokens, account inter-token gaps and busy time. */
+static void apply_run(llm *e, int32_t j)
+{
+    int32_t bs = e->p.block_size;
+    for (int32_t k = 1; k < j; k++)
+        for (int32_t i = e->residue_head[(bs - k % bs) % bs]; i >= 0; i = e->residue_next[i])
+            push_block(e->running[i], kv_alloc(&e->kv));
+    fs_time t0 = e->iter_start;
+    for (int32_t i = 0; i < e->nrun; i++) {
+        seq *s = e->running[i];
+        /* a prompt whose last token was left for this run emits its first token now */
+        if (s->generated == 0) sim_first_token(e->base.sim, s->q, e->ends[0]);
+        else sim_itl(e->base.sim, e->ends[0] - s->last_token, 1);
+        s->computed += j;
+        s->generated += j;
+        s->sched = 0;
+        s->last_token = e->ends[j - 1];
+        register_full(e, s);
+    }
+    for (int32_t k = 1; k < j; k++) sim_itl(e->base.sim, e->ends[k] - e->ends[k - 1], e->run_D);
+    e->base.busy_ns += e->ends[j - 1] - t0;
+}
+
+/* ---- the event loop of a replica ---- */
+
+static void start_next(llm *e, fs_time now)
+{
+    st_batch b;
+    int32_t nrun_before = e->nrun;
+    uint32_t nwait_before = e->nwait;
+    if (!schedule(e, &b)) {
+        e->state = IDLE;
+        return;
+    }
+    bool admitted = e->nwait < nwait_before || e->nrun > nrun_before;
+    e->iter_start = now;
+    if (can_run(e, &b, admitted)) {
+        plan_run(e, &b, now);
+        if (e->run_len > 1) {
+            e->state = RUN;
+            e->wake = evq_push(sim_queue(e->base.sim), e->ends[e->run_len - 1], on_wake, e, 0);
+            return;
+        }
+    }
+    e->state = STEP;
+    fs_time step = st_step(&e->model, &b);
+    e->base.busy_ns += step;
+    e->wake = evq_push(sim_queue(e->base.sim), now + step, on_wake, e, 0);
+}
+
+static void on_wake(void *ctx, void *obj, uint64_t arg)
+{
+    (void)ctx;
+    (void)arg;
+    llm *e = obj;
+    fs_time now = sim_now(e->base.sim);
+    if (e->state == RUN) {
+        int32_t j = e->run_len;
+        apply_run(e, j);
+        finish_done(e, now); /* the last iteration may finish requests */
+    } else {
+        complete_iteration(e, now);
+    }
+    start_next(e, now);
+}
+
+/* ---- the replica interface ---- */
+
+static void llm_submit(replica *r, sim_req *q)
+{
+    llm *e = (llm *)r;
+    if (q->r.input_tokens >= e->p.max_model_len || blocks_for(e, q->r.input_tokens + 1) > e->usable_blocks) {
+        r->outstanding--; /* never queued */
+        sim_reject(r->sim, q, sim_now(r->sim));
+        return;
+    }
+    seq *s = seq_new(e, q);
+    wait_add(e, s);
+    e->new_head = e->wait_head == s;
+}
+
+/* An arrival that heads the waiting queue cuts a run at the first iteration boundary at or after
+ * now: the scheduler sees the new request there. (Behind a waiting request that could not be
+ * admitted when the run started, it could not be admitted during the run either: free blocks only
+ * shrink and the running set does not change.) */
+static void cut_run(llm *e, fs_time now)
+{
+    int32_t lo = 0, hi = e->run_len - 1;
+    while (lo < hi) {
+        int32_t mid = (lo + hi) / 2;
+        if (e->ends[mid] >= now) hi = mid;
+        else lo = mid + 1;
+    }
+    if (lo == e->run_len - 1) return; /* the run ends there anyway */
+    evq_cancel(sim_queue(e->base.sim), e->wake);
+    e->run_len = lo + 1;
+    e->wake = evq_push(sim_queue(e->base.sim), e->ends[lo], on_wake, e, 0);
+}
+
+static void llm_kick(replica *r)
+{
+    llm *e = (llm *)r;
+    if (e->state == IDLE) start_next(e, sim_now(r->sim));
+    else if (e->state == RUN && e->new_head) cut_run(e, sim_now(r->sim));
+    e->new_head = false;
+}
+
+static uint32_t llm_free_slots(const replica *r)
+{
+    const llm *e = (const llm *)r;
+    int64_t room = (int64_t)e->p.max_num_seqs - e->nrun - (int64_t)e->nwait;
+    return room > 0 ? (uint32_t)room : 0;
+}
+
+static uint32_t llm_waiting(const replica *r) { return ((const llm *)r)->nwait; }
+static uint32_t llm_running(const replica *r) { return (uint32_t)((const llm *)r)->nrun; }
+
+/* Blocks in use now; inside a run, those the iterations finished by now have taken. */
+static void llm_kv_usage(replica *r, uint64_t *used, uint64_t *total)
+{
+    llm *e = (llm *)r;
+    uint64_t u = (uint64_t)(e->kv.n - kv_free_count(&e->kv));
+    if (e->state == RUN) {
+        fs_time now = sim_now(r->sim);
+        int32_t j = 0, bs = e->p.block_size;
+        while (j < e->run_len && e->ends[j] <= now) j++;
+        for (int32_t res = 0; j > 1 && res < bs; res++) /* iterations 2..j allocate per residue */
+            u += (uint64_t)residue_count(e, res) * (uint64_t)((res + j - 1) / bs);
+    }
+    *used = u;
+    *total = (uint64_t)e->usable_blocks;
+}
+
+static void llm_free(replica *r)
+{
+    llm *e = (llm *)r;
+    for (int32_t i = 0; i < e->nrun; i++) {
+        free(e->running[i]->blocks);
+        free(e->running[i]);
+    }
+    for (seq *s = e->wait_head, *n; s; s = n) {
+        n = s->next;
+        free(s->blocks);
+        free(s);
+    }
+    for (seq *s = e->free_seqs, *n; s; s = n) {
+        n = s->next;
+        free(s->blocks);
+        free(s);
+    }
+    free(e->running);
+    free(e->ends);
+    free(e->residue_next);
+    kv_fini(&e->kv);
+    free(e);
+}
+
+static const replica_ops llm_ops = {llm_submit, llm_kick, llm_free_slots, llm_waiting, llm_running, llm_kv_usage,
+                                    llm_free};
+
+replica *llm_replica_new(struct sim *s, const sim_deployment *d, uint32_t index, uint32_t dep)
+{
+    llm *e = fs_xcalloc(1, sizeof *e);
+    e->base.ops = &llm_ops;
+    e->base.sim = s;
+    e->base.index = index;
+    e->base.deployment = dep;
+    e->p = d->llm;
+    st_config sc = {
+        .model = d->llm.model, .gpu = d->llm.gpu, .tp = d->llm.tp, .weights = d->llm.weights, .kv = d->llm.kv,
+        .cuda_graphs = d->llm.cuda_graphs, .async_scheduling = d->llm.async_scheduling,
+        .max_capture = d->llm.max_num_seqs * 2 < 512 ? d->llm.max_num_seqs * 2 : 512,
+    };
+    if (sc.max_capture > d->llm.max_num_batched_tokens) sc.max_capture = d->llm.max_num_batched_tokens;
+    st_model_init(&e->model, &sc);
+    e->usable_blocks = d->llm.num_gpu_blocks - 1; /* vLLM keeps block 0 as its null block */
+    kv_init(&e->kv, e->usable_blocks, d->llm.prefix_caching);
+    FS_ASSERT(d->llm.block_size >= 1 && d->llm.block_size <= LLM_MAX_BLOCK);
+    return &e->base;
+}
