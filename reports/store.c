@@ -36,7 +36,8 @@ static const char schema[] =
     "  id INTEGER NOT NULL, deployment INTEGER NOT NULL, replica INTEGER,"
     "  arrival_s REAL NOT NULL, start_s REAL, first_token_s REAL, done_s REAL,"
     "  input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,"
-    "  finished INTEGER NOT NULL, measured INTEGER NOT NULL,"
+    "  preemptions INTEGER NOT NULL, cached_tokens INTEGER NOT NULL,"
+    "  finished INTEGER NOT NULL, rejected INTEGER NOT NULL, measured INTEGER NOT NULL,"
     "  PRIMARY KEY (run_id, id));"
     "CREATE TABLE IF NOT EXISTS timeseries ("
     "  run_id INTEGER NOT NULL REFERENCES runs(id),"
@@ -113,7 +114,7 @@ store *store_open(const char *path, fs_error *err)
         store_close(st);
         return NULL;
     }
-    if (sqlite3_prepare_v2(st->db, "INSERT INTO requests VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", -1,
+    if (sqlite3_prepare_v2(st->db, "INSERT INTO requests VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
                            &st->ins_request, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db, "INSERT INTO timeseries VALUES (?,?,?,?)", -1, &st->ins_sample, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db, "INSERT INTO metrics VALUES (?,?,?,?,?)", -1, &st->ins_metric, NULL) != SQLITE_OK) {
@@ -173,8 +174,11 @@ int store_request_add(store *st, int64_t run_id, const store_request *r, fs_erro
     bind_time(s, 8, r->done_s);
     sqlite3_bind_int(s, 9, r->input_tokens);
     sqlite3_bind_int(s, 10, r->output_tokens);
-    sqlite3_bind_int(s, 11, r->finished);
-    sqlite3_bind_int(s, 12, r->measured);
+    sqlite3_bind_int(s, 11, r->preemptions);
+    sqlite3_bind_int(s, 12, r->cached_tokens);
+    sqlite3_bind_int(s, 13, r->finished);
+    sqlite3_bind_int(s, 14, r->rejected);
+    sqlite3_bind_int(s, 15, r->measured);
     return step_reset(st, s, err, "cannot store a request");
 }
 

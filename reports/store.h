@@ -6,7 +6,8 @@
  *       status: 'running' while a run is in progress, then 'ok', 'failed' or 'interrupted'
  *   metrics(run_id, name, stat, value, unit)        long format: ('ttft', 'p99', 812.5, 'ms')
  *   requests(run_id, id, deployment, replica, arrival_s, start_s, first_token_s, done_s,
- *            input_tokens, output_tokens, finished, measured)   only when asked for
+ *            input_tokens, output_tokens, preemptions, cached_tokens, finished, rejected,
+ *            measured)                                 only when asked for
  *   timeseries(run_id, t_s, name, value)
  *
  * Transactions: store_run_begin commits the run's row ('running') on its own, then opens one
@@ -43,8 +44,8 @@ typedef struct store_request {
     uint32_t deployment;
     int64_t replica; /* -1 when never routed to a replica (stored as NULL) */
     double arrival_s, start_s, first_token_s, done_s; /* NaN when it never happened */
-    int32_t input_tokens, output_tokens;
-    int finished, measured;
+    int32_t input_tokens, output_tokens, preemptions, cached_tokens;
+    int finished, rejected, measured;
 } store_request;
 
 store *store_open(const char *path, fs_error *err);

@@ -83,6 +83,10 @@ int32_t wl_len_draw(const wl_len_spec *spec, void *gsl_rng);
  * file cannot be opened, is empty or its header is wrong; row errors surface from wl_next. */
 wl_source *wl_azure_open(const char *path, uint32_t target, fs_error *err);
 
+/* Per-request JSON lines of a measured vLLM run (input_toks, output_toks, and queued_ts or else
+ * arrival_time, in seconds). Row errors surface from wl_next as file:line. */
+wl_source *wl_vllm_open(const char *path, uint32_t target, fs_error *err);
+
 /* Parse "YYYY-MM-DD HH:MM:SS[.f{1,9}][Z|+HH:MM|-HH:MM]" (a 'T' may separate date and time)
  * into ns since the Unix epoch, UTC. Returns -1 when the text is not such a timestamp. */
 int wl_parse_datetime(const char *s, size_t len, int64_t *ns);

@@ -1,6 +1,7 @@
 /* The fleetsim command line: argument parsing and the `run` orchestration. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+#include "cli_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -14,23 +15,6 @@
 #include "sim.h"
 #include "store.h"
 
-#define EXIT_RUN_FAILED 1
-#define EXIT_INPUT 2
-#define EXIT_INTERRUPTED 130
-
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
-static void print_error(const fs_error *err)
-{
-    char buf[1400];
-    fprintf(stderr, "fleetsim: %s\n", fs_error_format(err, buf, sizeof buf));
-}
 
 static const char usage_main[] =
     "usage: fleetsim <command> [options]\n"
@@ -41,6 +25,7 @@ static const char usage_main[] =
     "\n"
     "commands:\n"
     "  run SCENARIO     simulate a scenario file; print the summary, store the run\n"
+    "  replay DIR       replay a measured vLLM run and report the simulator's error per metric\n"
     "  catalog          list the GPUs and models scenarios may name\n"
     "  version          print the version\n"
     "\n"
@@ -67,44 +52,6 @@ static const char usage_run[] =
     "exit status: 0 done; 1 the results database failed; 2 bad usage or input (nothing is\n"
     "stored for a rejected scenario); 130 interrupted (the run is marked 'interrupted').\n";
 
-/* ---- the sink that streams rows into the store ---- */
-
-typedef struct store_sink {
-    store *st;
-    int64_t run_id;
-    bool requests;
-    bool db_failed;
-} store_sink;
-
-static double ns_to_s(fs_time t) { return t < 0 ? NAN : fs_time_to_s(t); }
-
-static int sink_request(void *ctx, const sim_request_row *row, fs_error *err)
-{
-    store_sink *k = ctx;
-    if (!k->requests) return 0;
-    store_request r = {
-        .id = row->id, .deployment = row->deployment,
-        .replica = row->replica == SIM_NO_REPLICA ? -1 : (int64_t)row->replica,
-        .arrival_s = ns_to_s(row->arrival), .start_s = ns_to_s(row->start),
-        .first_token_s = ns_to_s(row->first_token), .done_s = ns_to_s(row->done),
-        .input_tokens = row->input_tokens, .output_tokens = row->output_tokens,
-        .finished = row->finished, .measured = row->measured,
-    };
-    if (store_request_add(k->st, k->run_id, &r, err) == 0) return 0;
-    k->db_failed = true;
-    return -1;
-}
-
-static int sink_sample(void *ctx, fs_time t, const char *name, double value, fs_error *err)
-{
-    store_sink *k = ctx;
-    if (store_sample_add(k->st, k->run_id, fs_time_to_s(t), name, value, err) == 0) return 0;
-    k->db_failed = true;
-    return -1;
-}
-
-/* ---- run ---- */
-
 typedef struct run_args {
     const char *scenario;
     const char *db;
@@ -116,7 +63,7 @@ typedef struct run_args {
     uint64_t seed;
 } run_args;
 
-static int parse_u64(const char *s, uint64_t *out)
+int cli_parse_u64(const char *s, uint64_t *out)
 {
     char *end;
     errno = 0;
@@ -127,14 +74,13 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
+int usage_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "fleetsim: ");
     vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n(see fleetsim run --help)\n");
+    fprintf(stderr, "\n(see fleetsim <command> --help)\n");
     va_end(ap);
     return EXIT_INPUT;
 }
@@ -156,7 +102,7 @@ static int parse_run_args(int argc, char **argv, run_args *a)
             if (strcmp(arg, "--set") == 0) a->sets[a->nsets++] = v;
             else if (strcmp(arg, "--catalog") == 0) a->catalogs[a->ncatalogs++] = v;
             else if (strcmp(arg, "--db") == 0) a->db = v;
-            else if (parse_u64(v, &a->seed)) return usage_error("--seed: expected a non-negative integer, got '%s'", v);
+            else if (cli_parse_u64(v, &a->seed)) return usage_error("--seed: expected a non-negative integer, got '%s'", v);
             else a->has_seed = true;
         } else if (strncmp(arg, "--set=", 6) == 0) {
             a->sets[a->nsets++] = arg + 6;
@@ -197,71 +143,18 @@ static int cmd_run(int argc, char **argv)
         print_error(&err);
         return EXIT_INPUT;
     }
-
-    wl_source *sources[1];
-    uint32_t nsources;
-    if (scenario_open_sources(&sc, sources, &nsources, &err)) {
-        print_error(&err);
-        scenario_fini(&sc);
-        return EXIT_INPUT;
-    }
-
-    store_sink sink_ctx = {.requests = a.requests || sc.store_requests};
-    if (a.db) {
-        sink_ctx.st = store_open(a.db, &err);
-        store_run_info info = {sc.name, sc.resolved_json, sc.cfg.seed, FLEETSIM_VERSION, FLEETSIM_GIT_COMMIT};
-        if (!sink_ctx.st || store_run_begin(sink_ctx.st, &info, &sink_ctx.run_id, &err)) {
-            print_error(&err);
-            store_close(sink_ctx.st);
-            for (uint32_t i = 0; i < nsources; i++) wl_free(sources[i]);
-            scenario_fini(&sc);
-            return EXIT_RUN_FAILED;
-        }
-    }
-    sim_sink sink = {&sink_ctx, a.db ? sink_request : NULL, a.db ? sink_sample : NULL};
-
-    struct sigaction sa = {0}, old;
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
-    sc.cfg.interrupt = &interrupted;
-
-    sim *s = sim_new(&sc.cfg, sources, nsources, &sink);
-    int status = sim_run(s, &err);
-    sigaction(SIGINT, &old, NULL);
-
-    int exit_code = 0;
+    cli_run o = {.db = a.db, .store_requests = a.requests || sc.store_requests};
     fs_metrics m = {0};
-    if (status == 0) {
-        sim_metrics(s, &m);
-        if (a.db && (store_metrics_add(sink_ctx.st, sink_ctx.run_id, &m, &err) ||
-                     store_run_end(sink_ctx.st, sink_ctx.run_id, &err))) {
-            print_error(&err);
-            store_run_abort(sink_ctx.st, sink_ctx.run_id, "failed", err.msg, NULL);
-            exit_code = EXIT_RUN_FAILED;
-        } else {
-            if (a.json) cli_print_json(stdout, &m);
-            else cli_print_summary(stdout, sc.name, (unsigned long long)sc.cfg.seed, &m);
-            fflush(stdout);
-            if (a.db) fprintf(stderr, "fleetsim: run %lld stored in %s\n", (long long)sink_ctx.run_id, a.db);
-        }
-    } else if (status == 1) {
-        fprintf(stderr, "fleetsim: interrupted at simulated time %.3f s\n", fs_time_to_s(sim_now(s)));
-        if (a.db) store_run_abort(sink_ctx.st, sink_ctx.run_id, "interrupted", "interrupted by SIGINT", NULL);
-        exit_code = EXIT_INTERRUPTED;
-    } else {
-        print_error(&err);
-        if (a.db) {
-            char buf[1400];
-            store_run_abort(sink_ctx.st, sink_ctx.run_id, "failed", fs_error_format(&err, buf, sizeof buf), NULL);
-        }
-        exit_code = sink_ctx.db_failed ? EXIT_RUN_FAILED : EXIT_INPUT;
+    int code = cli_execute(&sc, &o, &m);
+    if (code == 0) {
+        if (a.json) cli_print_json(stdout, &m);
+        else cli_print_summary(stdout, sc.name, (unsigned long long)sc.cfg.seed, &m);
+        fflush(stdout);
+        if (a.db) fprintf(stderr, "fleetsim: run %lld stored in %s\n", (long long)o.run_id, a.db);
     }
     fs_metrics_fini(&m);
-    sim_free(s);
-    store_close(sink_ctx.st);
     scenario_fini(&sc);
-    return exit_code;
+    return code;
 }
 
 static const char usage_catalog[] =
@@ -328,6 +221,7 @@ int fleetsim_main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 2, argv + 2);
     if (strcmp(cmd, "catalog") == 0) return cmd_catalog(argc - 2, argv + 2);
+    if (strcmp(cmd, "replay") == 0) return cmd_replay(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("fleetsim %s%s%s\n", FLEETSIM_VERSION, FLEETSIM_GIT_COMMIT[0] ? " " : "", FLEETSIM_GIT_COMMIT);
         return 0;

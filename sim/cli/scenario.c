@@ -336,7 +336,7 @@ static const char *const wl_keys[] = {"arrival", "rate", "cv", "input", "output"
 static const char *const prefix_keys[] = {"tokens", "groups", NULL};
 static const char *const arrivals[] = {"constant", "poisson", "gamma", "trace", NULL};
 static const char *const trace_keys[] = {"path", "format", NULL};
-static const char *const trace_formats[] = {"azure", NULL};
+static const char *const trace_formats[] = {"azure", "vllm", NULL};
 
 static char *resolve_path(const char *scenario_file, const char *path)
 {
@@ -377,6 +377,7 @@ static int load_workload(jv_ctx *c, json_t *root, scenario *sc)
                                    "arrival times and lengths); remove it");
             }
         sc->is_trace = true;
+        sc->trace_format = jv_choice_index(trace_formats, fmt);
         sc->trace_path = resolve_path(c->file, path);
         return 0;
     }
@@ -579,15 +580,9 @@ static int apply_set(json_t *root, const char *set, fs_error *err)
     }
 }
 
-int scenario_load(const char *path, const scenario_opts *opts, scenario *out, fs_error *err)
+int scenario_load_json(json_t *root, const char *path, const scenario_opts *opts, scenario *out, fs_error *err)
 {
     memset(out, 0, sizeof *out);
-    json_error_t je;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-    if (!root) {
-        if (je.line <= 0) return fs_error_set(err, path, 0, 0, "%s", je.text);
-        return fs_error_set(err, path, je.line, je.column, "%s", je.text);
-    }
     for (int i = 0; opts && i < opts->nsets; i++)
         if (apply_set(root, opts->sets[i], err)) {
             json_decref(root);
@@ -606,6 +601,18 @@ int scenario_load(const char *path, const scenario_opts *opts, scenario *out, fs
     return 0;
 }
 
+int scenario_load(const char *path, const scenario_opts *opts, scenario *out, fs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    json_error_t je;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        if (je.line <= 0) return fs_error_set(err, path, 0, 0, "%s", je.text);
+        return fs_error_set(err, path, je.line, je.column, "%s", je.text);
+    }
+    return scenario_load_json(root, path, opts, out, err);
+}
+
 void scenario_fini(scenario *sc)
 {
     free(sc->trace_path);
@@ -619,7 +626,8 @@ int scenario_open_sources(const scenario *sc, wl_source **out, uint32_t *n, fs_e
 {
     *n = 0;
     if (sc->is_trace) {
-        out[0] = wl_azure_open(sc->trace_path, sc->target, err);
+        out[0] = sc->trace_format == 1 ? wl_vllm_open(sc->trace_path, sc->target, err)
+                                       : wl_azure_open(sc->trace_path, sc->target, err);
         if (!out[0]) return -1;
     } else {
         out[0] = wl_synth_open(&sc->synth, sc->cfg.seed, 0);

@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "catalog.h"
 #include "fs_error.h"
 #include "sim.h"
@@ -27,6 +29,7 @@ typedef struct scenario {
     bool is_trace;
     wl_synth_spec synth;      /* when !is_trace */
     char *trace_path;         /* when is_trace: resolved against the scenario's folder */
+    int trace_format;         /* 0 azure, 1 vllm (per-request JSON lines of a measured run) */
     uint32_t target;          /* the deployment the workload goes to */
     bool store_requests;      /* output.requests */
     char *resolved_json;      /* the scenario as run, compact JSON */
@@ -43,6 +46,9 @@ typedef struct scenario_opts {
 } scenario_opts;
 
 int scenario_load(const char *path, const scenario_opts *opts, scenario *out, fs_error *err);
+/* The same from a JSON tree (taken over: released here). `path` labels messages and anchors
+ * relative file names. */
+int scenario_load_json(json_t *root, const char *path, const scenario_opts *opts, scenario *out, fs_error *err);
 void scenario_fini(scenario *sc);
 
 /* Open the workload sources the scenario describes (the caller owns them). */
