@@ -301,7 +301,7 @@ static const bad_case bad_cases[] = {
     {"trace without path", WITH_WL("{'arrival': 'trace', 'trace': {'format': 'azure'}}"), "workload.trace.path", 0, 0,
      {"required key is missing (expected a string)", NULL}},
     {"trace format unknown", WITH_WL("{'arrival': 'trace', 'trace': {'path': 'a.csv', 'format': 'json'}}"),
-     "workload.trace.format", 0, 0, {"expected one of \"azure\", got \"json\"", NULL}},
+     "workload.trace.format", 0, 0, {"expected one of \"azure\", \"vllm\", got \"json\"", NULL}},
     {"trace with rate", WITH_WL("{'arrival': 'trace', 'rate': 5, 'trace': {'path': 'a.csv'}}"), "workload.rate", 0, 0,
      {"not used with arrival \"trace\"", "remove it", NULL}},
     {"trace with input lengths", WITH_WL("{'arrival': 'trace', 'input': {'value': 5}, 'trace': {'path': 'a.csv'}}"),

@@ -17,6 +17,7 @@
 #define FS_WL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "fs_error.h"
@@ -82,6 +83,9 @@ int32_t wl_len_draw(const wl_len_spec *spec, void *gsl_rng);
  * libcsv. Arrivals are relative to the first row's timestamp. Fails (NULL, err filled) when the
  * file cannot be opened, is empty or its header is wrong; row errors surface from wl_next. */
 wl_source *wl_azure_open(const char *path, uint32_t target, fs_error *err);
+
+/* Requests from memory (copied); ids are renumbered 0, 1, ... in order. */
+wl_source *wl_list_open(const wl_request *reqs, size_t n);
 
 /* Per-request JSON lines of a measured vLLM run (input_toks, output_toks, and queued_ts or else
  * arrival_time, in seconds). Row errors surface from wl_next as file:line. */

@@ -13,8 +13,9 @@ static double get(const fs_metrics *m, const char *name, const char *stat)
 void cli_print_summary(FILE *out, const char *name, unsigned long long seed, const fs_metrics *m)
 {
     fprintf(out, "scenario %s, seed %llu\n", name, seed);
-    fprintf(out, "  requests     %.0f arrived, %.0f completed, %.0f unfinished (measured after warm-up)\n",
-            get(m, "arrived", "value"), get(m, "completed", "value"), get(m, "unfinished", "value"));
+    fprintf(out, "  requests     %.0f arrived, %.0f completed, %.0f unfinished, %.0f rejected (measured after warm-up)\n",
+            get(m, "arrived", "value"), get(m, "completed", "value"), get(m, "unfinished", "value"),
+            get(m, "rejected", "value"));
     fprintf(out, "  duration     %.3f s\n", get(m, "duration", "value"));
     fprintf(out, "  throughput   %.3f req/s, %.1f input tok/s, %.1f output tok/s\n",
             get(m, "request_throughput", "value"), get(m, "input_throughput", "value"),
@@ -22,14 +23,19 @@ void cli_print_summary(FILE *out, const char *name, unsigned long long seed, con
     fprintf(out, "  SLO          %.2f %% attained, goodput %.3f req/s\n", get(m, "slo_attainment", "value"),
             get(m, "request_goodput", "value"));
     fprintf(out, "  utilization  %.1f %% of replica time busy\n", get(m, "replica_utilization", "value"));
+    if (fs_metrics_find(m, "preemptions", "value"))
+        fprintf(out, "  engine       %.0f preemptions, %.2f %% of prompt tokens from the prefix cache\n",
+                get(m, "preemptions", "value"), get(m, "prefix_cache_hit_rate", "value"));
     fprintf(out, "  cost         %.4f USD for %.3f GPU-hours, %.4f USD per 1k requests\n",
             get(m, "cost", "value"), get(m, "gpu_hours", "value"), get(m, "cost_per_1k_requests", "value"));
     static const char *const stats[] = {"mean", "median", "p90", "p95", "p99", "p99.9", "max"};
     fprintf(out, "\n  %-14s", "latency (ms)");
     for (size_t k = 0; k < 7; k++) fprintf(out, " %10s", stats[k]);
     fputc('\n', out);
-    static const char *const rows[][2] = {{"ttft", "TTFT"}, {"e2el", "E2E"}, {"queue", "queueing"}};
-    for (size_t r = 0; r < 3; r++) {
+    static const char *const rows[][2] = {{"ttft", "TTFT"}, {"tpot", "TPOT"}, {"itl", "ITL"}, {"e2el", "E2E"},
+                                          {"queue", "queueing"}};
+    for (size_t r = 0; r < 5; r++) {
+        if (!fs_metrics_find(m, rows[r][0], "mean")) continue; /* TPOT and ITL: token models only */
         fprintf(out, "  %-14s", rows[r][1]);
         for (size_t k = 0; k < 7; k++) fprintf(out, " %10.3f", get(m, rows[r][0], stats[k]));
         fputc('\n', out);

@@ -1,0 +1,376 @@
+/* The LLM serving engine: hand-checked iterations, chunked prefill, KV capacity, preemption,
+ * prefix caching, rejection, and the fast path's equivalence with one event per iteration. */
+#include <stdint.h>
+
+#include "catalog.h"
+#include "harness.h"
+#include "sim.h"
+#include "steptime.h"
+#include "wl.h"
+
+static catalog *cat;
+
+typedef struct rows {
+    sim_request_row *v;
+    size_t n, cap;
+} rows;
+
+static int capture(void *ctx, const sim_request_row *row, fs_error *err)
+{
+    (void)err;
+    rows *r = ctx;
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 256;
+        r->v = realloc(r->v, r->cap * sizeof *r->v);
+    }
+    r->v[r->n++] = *row;
+    return 0;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    uint64_t x = ((const sim_request_row *)a)->id, y = ((const sim_request_row *)b)->id;
+    return (x > y) - (x < y);
+}
+
+static sim_config llm_config(const char *model, const char *gpu, int32_t blocks)
+{
+    sim_config c = {0};
+    c.seed = 1;
+    c.duration = FS_TIME_MAX;
+    c.drain_timeout = -1;
+    c.ndeployments = 1;
+    c.nfleet = 1;
+    snprintf(c.fleet[0].gpu, sizeof c.fleet[0].gpu, "%s", gpu);
+    c.fleet[0].count = 8;
+    sim_deployment *d = &c.deployments[0];
+    snprintf(d->name, sizeof d->name, "llm");
+    snprintf(d->model, sizeof d->model, "%s", model);
+    d->kind = SIM_KIND_LLM;
+    d->replicas = 1;
+    d->gpus_per_replica = 1;
+    d->router = SIM_ROUTER_ROUND_ROBIN;
+    sim_llm *l = &d->llm;
+    l->model = catalog_model(cat, model);
+    l->gpu = catalog_gpu(cat, gpu);
+    l->tp = 1;
+    l->max_num_seqs = 256;
+    l->max_num_batched_tokens = 2048;
+    l->max_model_len = 32768;
+    l->block_size = 16;
+    l->num_gpu_blocks = blocks;
+    l->prefix_caching = l->chunked_prefill = l->async_scheduling = l->cuda_graphs = l->fast_forward = true;
+    l->weights = l->kv = ST_BF16;
+    return c;
+}
+
+static rows run_list(const sim_config *c, const wl_request *reqs, size_t n, fs_metrics *m)
+{
+    rows r = {0};
+    sim_sink sink = {&r, capture, NULL};
+    wl_source *src = wl_list_open(reqs, n);
+    sim *s = sim_new(c, &src, 1, &sink);
+    fs_error err;
+    CHECK_INT(sim_run(s, &err), 0);
+    if (m) sim_metrics(s, m);
+    sim_free(s);
+    qsort(r.v, r.n, sizeof *r.v, by_id);
+    return r;
+}
+
+static st_model model_of(const sim_config *c)
+{
+    const sim_llm *l = &c->deployments[0].llm;
+    st_config sc = {.model = l->model, .gpu = l->gpu, .tp = l->tp, .weights = l->weights, .kv = l->kv,
+                    .cuda_graphs = l->cuda_graphs, .async_scheduling = l->async_scheduling,
+                    .max_capture = l->max_num_seqs * 2 < 512 ? l->max_num_seqs * 2 : 512};
+    if (sc.max_capture > l->max_num_batched_tokens) sc.max_capture = l->max_num_batched_tokens;
+    st_model m;
+    st_model_init(&m, &sc);
+    return m;
+}
+
+static st_batch prefill(double o, double c, bool samples)
+{
+    st_batch b = {.prefill_tokens = (int32_t)c, .seqs = 1, .logits = samples, .prefill_pairs = c * o + c * (c + 1) / 2,
+                  .prefill_kv = o + c};
+    return b;
+}
+
+static st_batch decode(double ctx)
+{
+    st_batch b = {.decodes = 1, .seqs = 1, .logits = 1, .decode_ctx = ctx};
+    return b;
+}
+
+/* One request alone: the first token ends the prefill iteration; each later token one decode
+ * iteration over a context one longer. Times are exactly the model's step times. */
+static void test_single_request_hand_checked(void)
+{
+    sim_config c = llm_config("llama-3.1-8b", "H100-SXM", 10000);
+    st_model m = model_of(&c);
+    wl_request r = {.arrival = 1000, .input_tokens = 100, .output_tokens = 5};
+    for (int ff = 0; ff < 2; ff++) {
+        c.deployments[0].llm.fast_forward = ff;
+        fs_metrics met = {0};
+        rows out = run_list(&c, &r, 1, &met);
+        CHECK_INT(out.n, 1);
+        fs_time t = 1000 + st_step(&m, &(st_batch){.prefill_tokens = 100, .seqs = 1, .logits = 1,
+                                                   .prefill_pairs = 100.0 * 101 / 2, .prefill_kv = 100});
+        CHECK_INT(out.v[0].start, 1000);
+        CHECK_INT(out.v[0].first_token, t);
+        for (int k = 0; k < 4; k++) t += st_step(&m, &(st_batch){.decodes = 1, .seqs = 1, .logits = 1, .decode_ctx = 101 + k});
+        CHECK_INT(out.v[0].done, t);
+        CHECK_INT(out.v[0].output_tokens, 5);
+        const fs_metric *tpot = fs_metrics_find(&met, "tpot", "mean");
+        CHECK(tpot && fabs(tpot->value - fs_time_to_ms(t - out.v[0].first_token) / 4) < 1e-9);
+        fs_metrics_fini(&met);
+        free(out.v);
+    }
+}
+
+/* A 5000-token prompt with a 2048-token budget: chunks of 2048, 2048 and 904 tokens, each over
+ * the context the earlier chunks left; the first token comes with the last chunk. */
+static void test_chunked_prefill(void)
+{
+    sim_config c = llm_config("llama-3.1-8b", "H100-SXM", 10000);
+    st_model m = model_of(&c);
+    wl_request r = {.arrival = 0, .input_tokens = 5000, .output_tokens = 2};
+    rows out = run_list(&c, &r, 1, NULL);
+    fs_time t = st_step(&m, &(st_batch){0}) * 0;
+    st_batch b1 = prefill(0, 2048, false), b2 = prefill(2048, 2048, false), b3 = prefill(4096, 904, true);
+    t += st_step(&m, &b1) + st_step(&m, &b2) + st_step(&m, &b3);
+    CHECK_INT(out.v[0].first_token, t);
+    st_batch d = decode(5001);
+    CHECK_INT(out.v[0].done, t + st_step(&m, &d));
+    free(out.v);
+
+    /* without chunked prefill the whole prompt goes in one iteration */
+    c.deployments[0].llm.chunked_prefill = false;
+    c.deployments[0].llm.max_num_batched_tokens = 32768;
+    m = model_of(&c);
+    out = run_list(&c, &r, 1, NULL);
+    st_batch whole = prefill(0, 5000, true);
+    CHECK_INT(out.v[0].first_token, st_step(&m, &whole));
+    free(out.v);
+}
+
+/* Two requests sharing a 512-token prefix: the second, arriving after the first finished, hits
+ * 32 cached blocks. A prompt that is all cached recomputes its last block (hits <= len - 1). */
+static void test_prefix_cache_hits(void)
+{
+    sim_config c = llm_config("llama-3.1-8b", "H100-SXM", 10000);
+    wl_request r[3] = {
+        {.arrival = 0, .input_tokens = 700, .output_tokens = 3, .prefix_key = 42, .prefix_tokens = 512},
+        {.arrival = 10 * FS_NS_PER_S, .input_tokens = 900, .output_tokens = 3, .prefix_key = 42, .prefix_tokens = 512},
+        {.arrival = 20 * FS_NS_PER_S, .input_tokens = 512, .output_tokens = 3, .prefix_key = 42, .prefix_tokens = 512},
+    };
+    rows out = run_list(&c, r, 3, NULL);
+    CHECK_INT(out.v[0].cached_tokens, 0);
+    CHECK_INT(out.v[1].cached_tokens, 512);
+    CHECK_INT(out.v[2].cached_tokens, 496);
+    /* a cached prefix shortens the prefill */
+    CHECK(out.v[1].first_token - out.v[1].arrival < out.v[0].first_token - out.v[0].arrival);
+    free(out.v);
+    c.deployments[0].llm.prefix_caching = false;
+    out = run_list(&c, r, 3, NULL);
+    CHECK_INT(out.v[1].cached_tokens, 0);
+    CHECK_INT(out.v[2].cached_tokens, 0);
+    free(out.v);
+}
+
+/* A KV cache too small for everyone: requests are preempted and recomputed, and all finish. */
+static void test_preemption_under_kv_pressure(void)
+{
+    sim_config c = llm_config("llama-3.1-8b", "H100-SXM", 200); /* 199 usable blocks, 3184 tokens */
+    wl_request r[12];
+    for (int i = 0; i < 12; i++) r[i] = (wl_request){.arrival = i * 1000000, .input_tokens = 400, .output_tokens = 300};
+    fs_metrics m = {0};
+    rows out = run_list(&c, r, 12, &m);
+    CHECK_INT(out.n, 12);
+    int preempted = 0, finished = 0;
+    for (size_t i = 0; i < out.n; i++) {
+        preempted += out.v[i].preemptions;
+        finished += out.v[i].finished;
+        CHECK_INT(out.v[i].output_tokens, 300);
+    }
+    CHECK_INT(finished, 12);
+    CHECK(preempted > 0);
+    const fs_metric *p = fs_metrics_find(&m, "preemptions", "value");
+    CHECK(p && p->value == preempted);
+    fs_metrics_fini(&m);
+    free(out.v);
+}
+
+/* Prompts that can never fit are rejected at once, counted, and fail the SLO; outputs stop at
+ * max_model_len. */
+static void test_rejection_and_context_limit(void)
+{
+    sim_config c = llm_config("llama-3.1-8b", "H100-SXM", 10000);
+    c.deployments[0].llm.max_model_len = 1000;
+    wl_request r[3] = {
+        {.arrival = 0, .input_tokens = 1000, .output_tokens = 10},      /* prompt fills the context */
+        {.arrival = 1, .input_tokens = 900, .output_tokens = 500},      /* output clipped to 100 */
+        {.arrival = 2, .input_tokens = 10, .output_tokens = 10},
+    };
+    fs_metrics m = {0};
+    rows out = run_list(&c, r, 3, &m);
+    CHECK_INT(out.n, 3);
+    CHECK(out.v[0].rejected && !out.v[0].finished);
+    CHECK_INT(out.v[1].output_tokens, 100);
+    CHECK(out.v[2].finished);
+    const fs_metric *rej = fs_metrics_find(&m, "rejected", "value"), *slo = fs_metrics_find(&m, "slo_attainment", "value");
+    CHECK(rej && rej->value == 1);
+    CHECK(slo && fabs(slo->value - 100.0 * 2 / 3) < 1e-9);
+    fs_metrics_fini(&m);
+    free(out.v);
+    c.deployments[0].llm.num_gpu_blocks = 20; /* 304 tokens of KV: a 400-token prompt never fits */
+    wl_request big = {.arrival = 0, .input_tokens = 400, .output_tokens = 1};
+    out = run_list(&c, &big, 1, NULL);
+    CHECK(out.v[0].rejected);
+    free(out.v);
+}
+
+/* The fast path (a run of decode iterations in one event) must give exactly the timestamps of
+ * one event per iteration, on varied workloads: preemption, prefix sharing, priorities, TP,
+ * CUDA graphs and async scheduling off, chunked prefill off. */
+static void equivalence(const char *what, sim_config c, double rate, double in_mean, double out_mean, int prefix,
+                        uint32_t replicas)
+{
+    c.deployments[0].replicas = replicas;
+    c.duration = 60 * FS_NS_PER_S;
+    wl_synth_spec sp = {.arrival = WL_ARRIVAL_POISSON, .rate = rate,
+                        .input = {.dist = WL_DIST_LOGNORMAL, .mean = in_mean, .cv = 1, .min = 1, .max = 6000},
+                        .output = {.dist = WL_DIST_LOGNORMAL, .mean = out_mean, .cv = 1, .min = 1, .max = 3000},
+                        .prefix_tokens = prefix, .prefix_groups = 3};
+    rows res[2];
+    fs_metrics met[2] = {{0}, {0}};
+    for (int ff = 0; ff < 2; ff++) {
+        c.deployments[0].llm.fast_forward = ff;
+        rows r = {0};
+        sim_sink sink = {&r, capture, NULL};
+        wl_source *src = wl_synth_open(&sp, 5, 0);
+        sim *s = sim_new(&c, &src, 1, &sink);
+        fs_error err;
+        CHECK_INT(sim_run(s, &err), 0);
+        sim_metrics(s, &met[ff]);
+        sim_free(s);
+        qsort(r.v, r.n, sizeof *r.v, by_id);
+        res[ff] = r;
+    }
+    size_t differ = 0;
+    CHECK_INT(res[0].n, res[1].n);
+    for (size_t i = 0; i < res[0].n && i < res[1].n; i++)
+        differ += memcmp(&res[0].v[i], &res[1].v[i], sizeof res[0].v[i]) != 0;
+    int preempt = 0;
+    for (size_t i = 0; i < res[0].n; i++) preempt += res[0].v[i].preemptions;
+    fprintf(stderr, "  %-28s %5zu requests, %4d preemptions, %zu rows differ\n", what, res[0].n, preempt, differ);
+    CHECK_INT(differ, 0);
+    CHECK(res[0].n > 100);
+    CHECK_INT(met[0].n, met[1].n);
+    CHECK(met[0].n == met[1].n && memcmp(met[0].v, met[1].v, met[0].n * sizeof *met[0].v) == 0);
+    for (int ff = 0; ff < 2; ff++) {
+        free(res[ff].v);
+        fs_metrics_fini(&met[ff]);
+    }
+}
+
+static void test_fast_path_is_exact(void)
+{
+    sim_config c = llm_config("llama-3.1-8b", "H100-SXM", 6000);
+    equivalence("H100, plenty of KV", c, 20, 800, 200, 0, 2);
+    equivalence("H100, shared prefixes", c, 20, 800, 200, 600, 2);
+    equivalence("H100, KV pressure", llm_config("llama-3.1-8b", "H100-SXM", 900), 15, 800, 300, 0, 1);
+    sim_config p = llm_config("llama-3.1-8b", "H100-SXM", 900);
+    p.deployments[0].llm.priority = true;
+    equivalence("priority policy", p, 15, 800, 300, 0, 1);
+    sim_config t = llm_config("llama-3.1-70b", "H100-SXM", 4000);
+    t.deployments[0].llm.tp = 4;
+    equivalence("70B, tp 4", t, 5, 1500, 300, 0, 1);
+    sim_config e = llm_config("llama-3.1-8b", "L4", 1500);
+    e.deployments[0].llm.cuda_graphs = e.deployments[0].llm.async_scheduling = false;
+    equivalence("L4, eager, sync", e, 2, 500, 150, 0, 1);
+    sim_config n = llm_config("qwen3-30b-a3b", "A100-SXM4-80GB", 8000);
+    n.deployments[0].llm.chunked_prefill = false;
+    n.deployments[0].llm.max_num_batched_tokens = 8192;
+    equivalence("MoE, no chunked prefill", n, 10, 1000, 200, 0, 1);
+}
+
+/* KV capacity as vLLM sizes it, against the measured run's 2588 blocks (Llama-3.1-8B, RTX 4090,
+ * utilisation 0.9, 2048 batched tokens, 256 sequences). */
+static void test_kv_capacity(void)
+{
+    const model_spec *m = catalog_model(cat, "llama-3.1-8b");
+    const gpu_spec *g = catalog_gpu(cat, "rtx-4090");
+    long long blocks = st_kv_blocks(m, g, 1, ST_BF16, ST_BF16, 0.9, 16, 2048, 256);
+    fprintf(stderr, "  RTX 4090, Llama-3.1-8B: %lld blocks computed, 2588 measured (%+.1f%%)\n", blocks,
+            100.0 * (double)(blocks - 2588) / 2588);
+    CHECK(blocks > 2588 * 0.85 && blocks < 2588 * 1.15);
+    /* KV bytes per token per GPU: 2 x layers x kv heads held x head_dim x bytes */
+    CHECK_NEAR(model_kv_bytes_per_token(m, 1, 2), 2.0 * 32 * 8 * 128 * 2, 0);
+    CHECK_NEAR(model_kv_bytes_per_token(m, 8, 2), 2.0 * 32 * 1 * 128 * 2, 0);
+    CHECK_NEAR(model_kv_bytes_per_token(m, 16, 2), 2.0 * 32 * 1 * 128 * 2, 0); /* replicated */
+    CHECK_NEAR(model_kv_bytes_per_token(m, 1, 1), 2.0 * 32 * 8 * 128, 0);      /* fp8 */
+    /* a model that does not fit leaves no blocks */
+    CHECK(st_kv_blocks(catalog_model(cat, "llama-3.1-70b"), catalog_gpu(cat, "L4"), 1, ST_BF16, ST_BF16, 0.9, 16,
+                       2048, 256) <= 0);
+    /* fp8 KV doubles the blocks of the same memory, less rounding */
+    long long b8 = st_kv_blocks(m, g, 1, ST_BF16, ST_FP8, 0.9, 16, 2048, 256);
+    CHECK(b8 >= 2 * blocks && b8 <= 2 * blocks + 1);
+}
+
+/* Properties of the step-time model a user relies on. */
+static void test_step_time_properties(void)
+{
+    sim_config c = llm_config("llama-3.1-8b", "H100-SXM", 1000);
+    st_model m = model_of(&c);
+    /* decode cost grows with context and with batch; prefill cost with tokens */
+    CHECK(st_step(&m, &(st_batch){.decodes = 8, .seqs = 8, .logits = 8, .decode_ctx = 8 * 1000}) <
+          st_step(&m, &(st_batch){.decodes = 8, .seqs = 8, .logits = 8, .decode_ctx = 8 * 8000}));
+    CHECK(st_step(&m, &(st_batch){.decodes = 8, .seqs = 8, .logits = 8, .decode_ctx = 8000}) <
+          st_step(&m, &(st_batch){.decodes = 64, .seqs = 64, .logits = 64, .decode_ctx = 64000}));
+    st_batch p1 = prefill(0, 512, true), p2 = prefill(0, 4096, true);
+    CHECK(st_step(&m, &p1) < st_step(&m, &p2));
+    /* one decode of an 8B model on H100 reads ~16 GB of weights: 5 to 10 ms */
+    fs_time d1 = st_step(&m, &(st_batch){.decodes = 1, .seqs = 1, .logits = 1, .decode_ctx = 100});
+    CHECK(d1 > 5 * FS_NS_PER_MS && d1 < 10 * FS_NS_PER_MS);
+    /* vLLM's capture sizes */
+    CHECK_INT(st_capture_size(1, 512), 1);
+    CHECK_INT(st_capture_size(3, 512), 4);
+    CHECK_INT(st_capture_size(9, 512), 16);
+    CHECK_INT(st_capture_size(250, 512), 256);
+    CHECK_INT(st_capture_size(257, 512), 272);
+    CHECK_INT(st_capture_size(600, 512), 600); /* past the largest graph: not padded */
+    /* async scheduling hides the CPU time under the GPU step; synchronous adds it */
+    st_batch b = decode(100);
+    fs_time async = st_step(&m, &b);
+    m.cfg.async_scheduling = false;
+    CHECK(st_step(&m, &b) > async);
+    /* fp8 weights halve the weight bytes: a memory-bound decode gets faster */
+    sim_config f = c;
+    f.deployments[0].llm.weights = ST_FP8;
+    st_model m8 = model_of(&f);
+    CHECK(st_step(&m8, &b) < async * 0.75);
+    /* TP 2 halves each GPU's share of the weights but adds all-reduces */
+    CHECK(st_allreduce(&m, 1e6) == 0);
+}
+
+int main(void)
+{
+    fs_error err;
+    cat = catalog_new(&err);
+    if (!cat) {
+        fprintf(stderr, "catalog: %s\n", err.msg);
+        return 1;
+    }
+    RUN(test_single_request_hand_checked);
+    RUN(test_chunked_prefill);
+    RUN(test_prefix_cache_hits);
+    RUN(test_preemption_under_kv_pressure);
+    RUN(test_rejection_and_context_limit);
+    RUN(test_fast_path_is_exact);
+    RUN(test_kv_capacity);
+    RUN(test_step_time_properties);
+    catalog_free(cat);
+    return DONE();
+}
