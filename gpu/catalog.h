@@ -27,6 +27,10 @@ typedef struct gpu_perf {
     double gemm_m_half;   /* GEMM rows (tokens) at which half of gemm_eff is reached */
     double mem_eff;       /* fraction of memory bandwidth that streaming kernels reach */
     double attn_eff;      /* fraction of peak FLOP/s that prefill (flash) attention reaches */
+    double attn_us;       /* fixed cost per decode-attention call (split-KV kernel and combine) */
+    double attn_seq_us;   /* plus this much per sequence in the call (block tables, scheduling) */
+    double attn_sm_share; /* work units (sequence x KV head x KV split) per SM that saturate
+                             memory bandwidth; fewer units reach proportionally less */
     double kernel_us;     /* fixed cost per kernel: launch, ramp-up and tail */
     double allreduce_us;  /* fixed latency per tensor-parallel all-reduce */
     double cpu_step_us;   /* CPU time per engine iteration: scheduling, input preparation */

@@ -35,6 +35,7 @@ void st_model_init(st_model *m, const st_config *cfg)
     m->attn_peak = g->bf16_flops * m->cfg.compute_share;
     m->bw = g->mem_bw * m->cfg.bandwidth_share;
     m->link_bw = g->nvlink_bw > 0 ? g->nvlink_bw : g->pcie_bw;
+    m->sms = (g->sm_count > 0 ? g->sm_count : 100) * m->cfg.compute_share;
 }
 
 int st_capture_size(int tokens, int max_capture)
@@ -90,10 +91,32 @@ static double attention(const st_model *m, double pairs, double kv_tokens, doubl
     return roofline(m, flops, m->attn_peak, m->cfg.gpu->perf.attn_eff, bytes);
 }
 
+/* Decode attention (flash-decoding): each sequence's KV is split into chunks of up to 512 tokens
+ * (at most 32 splits, vLLM's limit under CUDA graphs), one work unit per sequence, KV head and
+ * split. Bandwidth needs attn_sm_share units per SM to saturate; fewer reach proportionally less.
+ * A fixed cost per call and per sequence covers the split-combine kernel and block tables. */
+#define ATTN_SPLIT_TOKENS 512.0
+#define ATTN_MAX_SPLITS 32.0
+
+static double decode_attention(const st_model *m, double batch, double ctx_sum, double heads, double kv_heads,
+                               double head_dim)
+{
+    const gpu_perf *p = &m->cfg.gpu->perf;
+    double avg = ctx_sum / batch, splits = ceil(avg / ATTN_SPLIT_TOKENS);
+    if (splits < 1) splits = 1;
+    if (splits > ATTN_MAX_SPLITS) splits = ATTN_MAX_SPLITS;
+    double units = batch * kv_heads * splits, full = m->sms * p->attn_sm_share;
+    double share = units < full ? units / full : 1.0;
+    double flops = 4 * heads * head_dim * ctx_sum;
+    double bytes = ctx_sum * 2 * kv_heads * head_dim * m->kv_bytes + batch * 2 * heads * head_dim * ACT_BYTES;
+    double c = flops / (m->attn_peak * p->attn_eff), b = bytes / (m->bw * p->mem_eff * share);
+    return (c > b ? c : b) + (p->attn_us + p->attn_seq_us * batch) * 1e-6;
+}
+
 double st_attention_decode_op(const st_model *m, double batch, double ctx, double heads, double kv_heads,
                               double head_dim)
 {
-    return attention(m, batch * ctx, batch * ctx, batch, heads, kv_heads, head_dim);
+    return decode_attention(m, batch, batch * ctx, heads, kv_heads, head_dim);
 }
 
 double st_attention_prefill_op(const st_model *m, double batch, double len, double heads, double kv_heads,
@@ -105,7 +128,7 @@ double st_attention_prefill_op(const st_model *m, double batch, double len, doub
 double st_decode_attention(const st_model *m, int32_t decodes, double ctx)
 {
     if (decodes <= 0) return 0;
-    return m->layers * attention(m, ctx, ctx, decodes, m->q_heads, m->kv_heads, m->head_dim);
+    return m->layers * decode_attention(m, decodes, ctx, m->q_heads, m->kv_heads, m->head_dim);
 }
 
 /* The MoE feed-forward of one layer for `tokens` tokens: a router GEMM, then grouped expert

@@ -55,6 +55,7 @@ typedef struct st_model {
     double experts, topk, moe_inter;
     double w_bytes, kv_bytes;
     double peak, attn_peak, bw, link_bw; /* FLOP/s, B/s after shares */
+    double sms;                          /* streaming multiprocessors this replica gets */
     int layers;
 } st_model;
 

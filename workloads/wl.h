@@ -47,15 +47,18 @@ void wl_free(wl_source *s);
 /* ---- synthetic load ---- */
 
 enum wl_arrival { WL_ARRIVAL_CONSTANT, WL_ARRIVAL_POISSON, WL_ARRIVAL_GAMMA };
-enum wl_dist { WL_DIST_FIXED, WL_DIST_UNIFORM, WL_DIST_LOGNORMAL };
+enum wl_dist { WL_DIST_FIXED, WL_DIST_UNIFORM, WL_DIST_LOGNORMAL, WL_DIST_EMPIRICAL };
 
 /* A token-length distribution. fixed: value. uniform: integers in [min, max]. lognormal: mean
- * and cv of the distribution itself (not of its log), then clamped to [min, max]. Draws are
+ * and cv of the distribution itself (not of its log), then clamped to [min, max]. empirical: one
+ * of `values` (lengths taken from a trace) chosen uniformly, then clamped. Draws are
  * rounded to integers and are at least 1. */
 typedef struct wl_len_spec {
     enum wl_dist dist;
     double value, mean, cv;
     double min, max;
+    const int32_t *values;  /* empirical: not owned, must outlive the source */
+    size_t nvalues;
 } wl_len_spec;
 
 typedef struct wl_synth_spec {
@@ -83,6 +86,10 @@ int32_t wl_len_draw(const wl_len_spec *spec, void *gsl_rng);
  * libcsv. Arrivals are relative to the first row's timestamp. Fails (NULL, err filled) when the
  * file cannot be opened, is empty or its header is wrong; row errors surface from wl_next. */
 wl_source *wl_azure_open(const char *path, uint32_t target, fs_error *err);
+
+/* Arrival times of `inner` divided by `speedup` (> 0): 2 replays a trace twice as fast. Takes
+ * ownership of inner. */
+wl_source *wl_speedup_open(wl_source *inner, double speedup);
 
 /* Requests from memory (copied); ids are renumbered 0, 1, ... in order. */
 wl_source *wl_list_open(const wl_request *reqs, size_t n);

@@ -33,6 +33,11 @@ int32_t wl_len_draw(const wl_len_spec *spec, void *rng)
         if (spec->max > 0 && x > spec->max) x = spec->max;
         break;
     }
+    case WL_DIST_EMPIRICAL:
+        x = spec->nvalues ? spec->values[gsl_rng_uniform_int(rng, spec->nvalues)] : 1;
+        if (spec->min > 0 && x < spec->min) x = spec->min;
+        if (spec->max > 0 && x > spec->max) x = spec->max;
+        break;
     default:
         x = 1;
     }

@@ -22,11 +22,52 @@
 
 /* ---- sections ---- */
 
-static const char *const len_keys[] = {"dist", "value", "min", "max", "mean", "cv", NULL};
-static const char *const len_dists[] = {"fixed", "uniform", "lognormal", NULL};
+static const char *const len_keys[] = {"dist", "value", "min", "max", "mean", "cv", "trace", "format", NULL};
+static const char *const len_dists[] = {"fixed", "uniform", "lognormal", "empirical", NULL};
+static const char *const trace_formats[] = {"azure", "vllm", NULL};
+
+static char *resolve_path(const char *scenario_file, const char *path);
+static wl_source *open_trace(const char *path, int format, uint32_t target, fs_error *err)
+{
+    return format == 1 ? wl_vllm_open(path, target, err) : wl_azure_open(path, target, err);
+}
+
+/* The input or output lengths of every request of a trace, for an empirical distribution. */
+static int load_empirical(jv_ctx *c, json_t *o, const char *p, bool input, wl_len_spec *out, scenario *sc)
+{
+    const char *path, *fmt;
+    if (jv_get_str(c, o, p, "trace", true, NULL, NULL, &path) ||
+        jv_get_str(c, o, p, "format", false, "azure", trace_formats, &fmt))
+        return -1;
+    char *full = resolve_path(c->file, path);
+    wl_source *src = open_trace(full, jv_choice_index(trace_formats, fmt), 0, c->err);
+    free(full);
+    if (!src) return -1;
+    int32_t *v = NULL;
+    size_t n = 0, cap = 0;
+    wl_request r;
+    int rc;
+    while ((rc = wl_next(src, &r, c->err)) == 1) {
+        v = fs_xgrow(v, &cap, n + 1, sizeof *v);
+        v[n++] = input ? r.input_tokens : r.output_tokens;
+    }
+    wl_free(src);
+    if (rc < 0 || n == 0) {
+        free(v);
+        if (rc < 0) return -1;
+        char pt[JV_PATH_MAX];
+        jv_join(pt, p, "trace");
+        return fs_error_at(c->err, c->file, pt, "the trace has no requests to take lengths from");
+    }
+    sc->owned = fs_xrealloc(sc->owned, (sc->nowned + 1) * sizeof *sc->owned);
+    sc->owned[sc->nowned++] = v;
+    out->values = v;
+    out->nvalues = n;
+    return 0;
+}
 #define MAX_TOKENS 1e9
 
-static int load_len(jv_ctx *c, json_t *wl, const char *path, const char *key, wl_len_spec *out)
+static int load_len(jv_ctx *c, json_t *wl, const char *path, const char *key, wl_len_spec *out, scenario *sc)
 {
     char p[JV_PATH_MAX];
     jv_join(p, path, key);
@@ -37,7 +78,8 @@ static int load_len(jv_ctx *c, json_t *wl, const char *path, const char *key, wl
     memset(out, 0, sizeof *out);
     out->dist = (enum wl_dist)jv_choice_index(len_dists, dist);
     static const char *const used[][6] = {{"dist", "value", NULL}, {"dist", "min", "max", NULL},
-                                          {"dist", "mean", "cv", "min", "max", NULL}};
+                                          {"dist", "mean", "cv", "min", "max", NULL},
+                                          {"dist", "trace", "format", "min", "max", NULL}};
     if (jv_check_used(c, o, p, "dist", dist, used[out->dist])) return -1;
     switch (out->dist) {
     case WL_DIST_FIXED:
@@ -52,6 +94,11 @@ static int load_len(jv_ctx *c, json_t *wl, const char *path, const char *key, wl
             return fs_error_at(c->err, c->file, pm, "expected a number >= min (%g), got %g", out->min, out->max);
         }
         return 0;
+    case WL_DIST_EMPIRICAL:
+        if (jv_get_num(c, o, p, "min", false, 1, 1, false, MAX_TOKENS, &out->min) ||
+            jv_get_num(c, o, p, "max", false, MAX_TOKENS, 1, false, MAX_TOKENS, &out->max))
+            return -1;
+        return load_empirical(c, o, p, strcmp(key, "input") == 0, out, sc);
     case WL_DIST_LOGNORMAL:
         if (jv_get_num(c, o, p, "mean", true, 0, 0, true, MAX_TOKENS, &out->mean) ||
             jv_get_num(c, o, p, "cv", false, 1, 0, true, 100, &out->cv) ||
@@ -335,8 +382,7 @@ static int load_deployments(jv_ctx *c, const catalog *cat, json_t *root, sim_con
 static const char *const wl_keys[] = {"arrival", "rate", "cv", "input", "output", "prefix", "trace", "deployment", NULL};
 static const char *const prefix_keys[] = {"tokens", "groups", NULL};
 static const char *const arrivals[] = {"constant", "poisson", "gamma", "trace", NULL};
-static const char *const trace_keys[] = {"path", "format", NULL};
-static const char *const trace_formats[] = {"azure", "vllm", NULL};
+static const char *const trace_keys[] = {"path", "format", "speedup", NULL};
 
 static char *resolve_path(const char *scenario_file, const char *path)
 {
@@ -367,7 +413,8 @@ static int load_workload(jv_ctx *c, json_t *root, scenario *sc)
         const char *path, *fmt;
         if (jv_get_obj(c, w, "workload", "trace", true, &t) || jv_check_keys(c, t, "workload.trace", trace_keys) ||
             jv_get_str(c, t, "workload.trace", "path", true, NULL, NULL, &path) ||
-            jv_get_str(c, t, "workload.trace", "format", false, "azure", trace_formats, &fmt))
+            jv_get_str(c, t, "workload.trace", "format", false, "azure", trace_formats, &fmt) ||
+            jv_get_num(c, t, "workload.trace", "speedup", false, 1, 0, true, 1e9, &sc->trace_speedup))
             return -1;
         for (const char *const *k = (const char *const[]){"rate", "cv", "input", "output", "prefix", NULL}; *k; k++)
             if (json_object_get(w, *k)) {
@@ -400,7 +447,7 @@ static int load_workload(jv_ctx *c, json_t *root, scenario *sc)
         s->prefix_tokens = (int32_t)tokens;
         s->prefix_groups = (uint32_t)groups;
     }
-    return load_len(c, w, "workload", "input", &s->input) || load_len(c, w, "workload", "output", &s->output);
+    return load_len(c, w, "workload", "input", &s->input, sc) || load_len(c, w, "workload", "output", &s->output, sc);
 }
 
 static const char *const root_keys[] = {"name", "description", "seed", "duration", "requests", "warmup",
@@ -618,17 +665,21 @@ void scenario_fini(scenario *sc)
     free(sc->trace_path);
     free(sc->resolved_json);
     catalog_free(sc->cat);
+    for (size_t i = 0; i < sc->nowned; i++) free(sc->owned[i]);
+    free(sc->owned);
     sc->trace_path = sc->resolved_json = NULL;
     sc->cat = NULL;
+    sc->owned = NULL;
+    sc->nowned = 0;
 }
 
 int scenario_open_sources(const scenario *sc, wl_source **out, uint32_t *n, fs_error *err)
 {
     *n = 0;
     if (sc->is_trace) {
-        out[0] = sc->trace_format == 1 ? wl_vllm_open(sc->trace_path, sc->target, err)
-                                       : wl_azure_open(sc->trace_path, sc->target, err);
+        out[0] = open_trace(sc->trace_path, sc->trace_format, sc->target, err);
         if (!out[0]) return -1;
+        if (sc->trace_speedup != 1) out[0] = wl_speedup_open(out[0], sc->trace_speedup);
     } else {
         out[0] = wl_synth_open(&sc->synth, sc->cfg.seed, 0);
     }

@@ -30,10 +30,13 @@ typedef struct scenario {
     wl_synth_spec synth;      /* when !is_trace */
     char *trace_path;         /* when is_trace: resolved against the scenario's folder */
     int trace_format;         /* 0 azure, 1 vllm (per-request JSON lines of a measured run) */
+    double trace_speedup;     /* arrival times divided by this */
     uint32_t target;          /* the deployment the workload goes to */
     bool store_requests;      /* output.requests */
     char *resolved_json;      /* the scenario as run, compact JSON */
     catalog *cat;             /* GPUs and models; cfg's deployments point into it */
+    void **owned;             /* arrays the specs point into (empirical lengths) */
+    size_t nowned;
 } scenario;
 
 typedef struct scenario_opts {

@@ -10,21 +10,9 @@ void kv_init(kv_pool *kv, int32_t nblocks, bool caching)
     memset(kv, 0, sizeof *kv);
     kv->n = nblocks;
     kv->caching = caching;
-    kv->blocks = fs_xcalloc((size_t)nblocks, sizeof *kv->blocks);
-    for (int32_t i = 0; i < nblocks; i++) {
-        kv->blocks[i].prev = i - 1;
-        kv->blocks[i].next = i + 1 < nblocks ? i + 1 : -1;
-    }
-    kv->head = nblocks ? 0 : -1;
-    kv->tail = nblocks - 1;
+    kv->blocks = fs_xcalloc((size_t)nblocks, sizeof *kv->blocks); /* pages committed when first used */
+    kv->head = kv->tail = -1;
     kv->nfree = nblocks;
-    if (caching) {
-        uint32_t cap = 16;
-        while (cap < 2u * (uint32_t)nblocks) cap *= 2;
-        kv->keys = fs_xcalloc(cap, sizeof *kv->keys);
-        kv->vals = fs_xcalloc(cap, sizeof *kv->vals);
-        kv->mask = cap - 1;
-    }
 }
 
 void kv_fini(kv_pool *kv)
@@ -35,32 +23,57 @@ void kv_fini(kv_pool *kv)
     memset(kv, 0, sizeof *kv);
 }
 
-static inline uint32_t slot_of(const kv_pool *kv, uint64_t h) { return (uint32_t)(h ^ (h >> 29)) & kv->mask; }
+static inline uint32_t slot_of(uint64_t h, uint32_t mask) { return (uint32_t)(h ^ (h >> 29)) & mask; }
 
 int32_t kv_lookup(const kv_pool *kv, uint64_t hash)
 {
-    if (!kv->caching || hash == 0) return -1;
-    for (uint32_t i = slot_of(kv, hash);; i = (i + 1) & kv->mask) {
+    if (kv->count == 0 || hash == 0) return -1;
+    uint32_t mask = kv->cap - 1;
+    for (uint32_t i = slot_of(hash, mask);; i = (i + 1) & mask) {
         if (kv->keys[i] == hash) return kv->vals[i];
         if (kv->keys[i] == 0) return -1;
     }
 }
 
+static void table_put(uint64_t *keys, int32_t *vals, uint32_t mask, uint64_t hash, int32_t block)
+{
+    uint32_t i = slot_of(hash, mask);
+    while (keys[i] != 0) i = (i + 1) & mask;
+    keys[i] = hash;
+    vals[i] = block;
+}
+
+/* Keep the load at most 1/2. */
+static void table_grow(kv_pool *kv)
+{
+    uint32_t cap = kv->cap ? kv->cap * 2 : 64;
+    uint64_t *keys = fs_xcalloc(cap, sizeof *keys);
+    int32_t *vals = fs_xcalloc(cap, sizeof *vals);
+    for (uint32_t i = 0; i < kv->cap; i++)
+        if (kv->keys[i]) table_put(keys, vals, cap - 1, kv->keys[i], kv->vals[i]);
+    free(kv->keys);
+    free(kv->vals);
+    kv->keys = keys;
+    kv->vals = vals;
+    kv->cap = cap;
+}
+
 /* Remove a key with backward-shift deletion (no tombstones, so lookups stay short). */
 static void table_remove(kv_pool *kv, uint64_t hash)
 {
-    uint32_t i = slot_of(kv, hash);
+    uint32_t mask = kv->cap - 1, i = slot_of(hash, mask);
     while (kv->keys[i] != hash) {
         FS_ASSERT(kv->keys[i] != 0);
-        i = (i + 1) & kv->mask;
+        i = (i + 1) & mask;
     }
+    kv->count--;
     for (;;) {
         kv->keys[i] = 0;
         uint32_t j = i;
         for (;;) {
-            j = (j + 1) & kv->mask;
+            j = (j + 1) & mask;
             if (kv->keys[j] == 0) return;
-            uint32_t home = slot_of(kv, kv->keys[j]);
+            uint32_t home = slot_of(kv->keys[j], mask);
             /* can the key at j move back into the hole at i? (its home is not in (i, j]) */
             if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) break;
         }
@@ -70,17 +83,18 @@ static void table_remove(kv_pool *kv, uint64_t hash)
     }
 }
 
-void kv_register(kv_pool *kv, int32_t block, uint64_t hash)
+void kv_register(kv_pool *kv, int32_t block, uint64_t hash, bool shared)
 {
-    if (!kv->caching || hash == 0 || kv->blocks[block].hash != 0) return;
-    uint32_t i = slot_of(kv, hash);
-    while (kv->keys[i] != 0) {
-        if (kv->keys[i] == hash) return; /* another block holds this content already */
-        i = (i + 1) & kv->mask;
+    kv_block *x = &kv->blocks[block];
+    if (!kv->caching || hash == 0 || x->hash != 0) return;
+    if (shared) {
+        if (kv_lookup(kv, hash) >= 0) return; /* another block holds this content already */
+        if (2 * (kv->count + 1) > kv->cap) table_grow(kv);
+        table_put(kv->keys, kv->vals, kv->cap - 1, hash, block);
+        kv->count++;
+        x->shared = 1;
     }
-    kv->keys[i] = hash;
-    kv->vals[i] = block;
-    kv->blocks[block].hash = hash;
+    x->hash = hash;
 }
 
 static void unlink_free(kv_pool *kv, int32_t b)
@@ -96,13 +110,20 @@ static void unlink_free(kv_pool *kv, int32_t b)
 
 int32_t kv_alloc(kv_pool *kv)
 {
-    int32_t b = kv->head;
-    FS_ASSERT(b >= 0);
-    unlink_free(kv, b);
+    int32_t b;
+    if (kv->fresh < kv->n) { /* never-used blocks sit at the head of vLLM's initial queue */
+        b = kv->fresh++;
+        kv->nfree--;
+    } else {
+        b = kv->head;
+        FS_ASSERT(b >= 0);
+        unlink_free(kv, b);
+    }
     kv_block *x = &kv->blocks[b];
     if (x->hash) {
-        table_remove(kv, x->hash);
+        if (x->shared) table_remove(kv, x->hash);
         x->hash = 0;
+        x->shared = 0;
         kv->evictions++;
     }
     x->ref = 1;
@@ -127,5 +148,4 @@ void kv_touch(kv_pool *kv, int32_t b)
     kv_block *x = &kv->blocks[b];
     if (x->ref == 0) unlink_free(kv, b);
     x->ref++;
-    kv->hits_blocks++;
 }

@@ -34,6 +34,8 @@ typedef struct seq {
     int32_t sched;              /* tokens scheduled in the current iteration */
     int32_t *blocks;            /* block table */
     int32_t nblocks, cap;
+    int32_t kept;               /* after a preemption: how many ids in blocks[] it had (they may
+                                   still hold its content, for prefix hits on its return) */
     int32_t hashed;             /* leading blocks registered in the prefix cache */
     fs_time last_token;
     struct seq *prev, *next;    /* waiting queue, or the free list */
@@ -73,13 +75,25 @@ static inline int32_t blocks_for(const llm *e, int32_t tokens) { return (tokens 
 /* ---- block hashes: a request's blocks share a chain with others for its shared prefix, then
  * are its own ---- */
 
+static inline bool block_shared(const llm *e, const seq *s, int32_t i)
+{
+    return s->q->r.prefix_key && (int64_t)(i + 1) * e->p.block_size <= s->q->r.prefix_tokens;
+}
+
 static uint64_t block_hash(const llm *e, const seq *s, int32_t i)
 {
-    const wl_request *r = &s->q->r;
-    uint64_t h = (r->prefix_key && (int64_t)(i + 1) * e->p.block_size <= r->prefix_tokens)
-                     ? fs_hash64(r->prefix_key, (uint64_t)i)
-                     : fs_hash64(sim_req_uid(s->q), (uint64_t)i);
+    uint64_t h = block_shared(e, s, i) ? fs_hash64(s->q->r.prefix_key, (uint64_t)i)
+                                       : fs_hash64(sim_req_uid(s->q), (uint64_t)i);
     return h ? h : 1; /* 0 means "no hash" */
+}
+
+/* The block holding the content of a sequence's block i, or -1: shared content through the
+ * table, its own content in the block it had before a preemption. */
+static int32_t cached_block(const llm *e, const seq *s, int32_t i)
+{
+    uint64_t h = block_hash(e, s, i);
+    if (block_shared(e, s, i)) return kv_lookup(&e->kv, h);
+    return i < s->kept && kv_holds(&e->kv, s->blocks[i], h) ? s->blocks[i] : -1;
 }
 
 /* Register the blocks that are now full of computed tokens. */
@@ -88,7 +102,8 @@ static void register_full(llm *e, seq *s)
     if (!e->p.prefix_caching) return;
     int32_t full = s->computed / e->p.block_size;
     if (full > s->nblocks) full = s->nblocks;
-    for (; s->hashed < full; s->hashed++) kv_register(&e->kv, s->blocks[s->hashed], block_hash(e, s, s->hashed));
+    for (; s->hashed < full; s->hashed++)
+        kv_register(&e->kv, s->blocks[s->hashed], block_hash(e, s, s->hashed), block_shared(e, s, s->hashed));
 }
 
 static void push_block(seq *s, int32_t b)
@@ -101,10 +116,12 @@ static void push_block(seq *s, int32_t b)
     s->blocks[s->nblocks++] = b;
 }
 
-/* Free a sequence's blocks, tail first (so its tail is evicted first), as vLLM does. */
+/* Free a sequence's blocks, tail first (so its tail is evicted first), as vLLM does. Their ids
+ * stay in blocks[] (kept) for a return after preemption. */
 static void free_blocks(llm *e, seq *s)
 {
     for (int32_t i = s->nblocks; i-- > 0;) kv_release(&e->kv, s->blocks[i]);
+    s->kept = s->nblocks;
     s->nblocks = s->hashed = 0;
 }
 
@@ -216,7 +233,7 @@ static int32_t cache_hit_blocks(const llm *e, const seq *s)
 {
     if (!e->p.prefix_caching) return 0;
     int32_t max = (num_tokens(s) - 1) / e->p.block_size, n = 0;
-    while (n < max && kv_lookup(&e->kv, block_hash(e, s, n)) >= 0) n++;
+    while (n < max && cached_block(e, s, n) >= 0) n++;
     return n;
 }
 
@@ -224,7 +241,7 @@ static int32_t cache_hit_blocks(const llm *e, const seq *s)
 static int32_t hits_in_free_queue(const llm *e, const seq *s, int32_t hit)
 {
     int32_t n = 0;
-    for (int32_t i = 0; i < hit; i++) n += e->kv.blocks[kv_lookup(&e->kv, block_hash(e, s, i))].ref == 0;
+    for (int32_t i = 0; i < hit; i++) n += e->kv.blocks[cached_block(e, s, i)].ref == 0;
     return n;
 }
 
@@ -266,10 +283,11 @@ static bool schedule(llm *e, st_batch *b)
             }
             wait_pop(e);
             for (int32_t k = 0; k < hit; k++) {
-                int32_t blk = kv_lookup(&e->kv, block_hash(e, s, k));
+                int32_t blk = cached_block(e, s, k);
                 kv_touch(&e->kv, blk);
-                push_block(s, blk);
+                push_block(s, blk); /* writes index k: kept ids past k are still read above */
             }
+            s->kept = 0;
             s->hashed = hit;
             s->computed = hit * bs;
             if (s->q->start < 0) s->q->start = sim_now(e->base.sim);
