@@ -98,37 +98,52 @@ static double attention(const st_model *m, double pairs, double kv_tokens, doubl
 #define ATTN_SPLIT_TOKENS 512.0
 #define ATTN_MAX_SPLITS 32.0
 
-static double decode_attention(const st_model *m, double batch, double ctx_sum, double heads, double kv_heads,
-                               double head_dim)
+/* The constants of one decode-attention call over `batch` sequences (heads, KV heads and head
+ * size per GPU), so that a call over a total context ctx costs attn_eval(a, ctx). */
+typedef struct attn_consts {
+    double kc;         /* compute seconds per context token */
+    double kb1, kb0;   /* memory seconds per context token, and for the queries and outputs */
+    double inv_split;  /* 1 / (batch x split size): ctx x inv_split is the splits per sequence */
+    double share_per_split; /* bandwidth share of one split per sequence and KV head */
+    double call;       /* fixed seconds per call */
+} attn_consts;
+
+static void attn_prepare(const st_model *m, double batch, double heads, double kv_heads, double head_dim,
+                         attn_consts *a)
 {
     const gpu_perf *p = &m->cfg.gpu->perf;
-    double avg = ctx_sum / batch, splits = ceil(avg / ATTN_SPLIT_TOKENS);
+    double bw = m->bw * p->mem_eff;
+    a->kc = 4 * heads * head_dim / (m->attn_peak * p->attn_eff);
+    a->kb1 = 2 * kv_heads * head_dim * m->kv_bytes / bw;
+    a->kb0 = batch * 2 * heads * head_dim * ACT_BYTES / bw;
+    a->inv_split = 1 / (batch * ATTN_SPLIT_TOKENS);
+    a->share_per_split = batch * kv_heads / (m->sms * p->attn_sm_share);
+    a->call = (p->attn_us + p->attn_seq_us * batch) * 1e-6;
+}
+
+static inline double attn_eval(const attn_consts *a, double ctx)
+{
+    double splits = ceil(ctx * a->inv_split);
     if (splits < 1) splits = 1;
     if (splits > ATTN_MAX_SPLITS) splits = ATTN_MAX_SPLITS;
-    double units = batch * kv_heads * splits, full = m->sms * p->attn_sm_share;
-    double share = units < full ? units / full : 1.0;
-    double flops = 4 * heads * head_dim * ctx_sum;
-    double bytes = ctx_sum * 2 * kv_heads * head_dim * m->kv_bytes + batch * 2 * heads * head_dim * ACT_BYTES;
-    double c = flops / (m->attn_peak * p->attn_eff), b = bytes / (m->bw * p->mem_eff * share);
-    return (c > b ? c : b) + (p->attn_us + p->attn_seq_us * batch) * 1e-6;
+    double share = splits * a->share_per_split;
+    if (share > 1) share = 1;
+    double c = ctx * a->kc, b = (ctx * a->kb1 + a->kb0) / share;
+    return (c > b ? c : b) + a->call;
 }
 
 double st_attention_decode_op(const st_model *m, double batch, double ctx, double heads, double kv_heads,
                               double head_dim)
 {
-    return decode_attention(m, batch, batch * ctx, heads, kv_heads, head_dim);
+    attn_consts a;
+    attn_prepare(m, batch, heads, kv_heads, head_dim, &a);
+    return attn_eval(&a, batch * ctx);
 }
 
 double st_attention_prefill_op(const st_model *m, double batch, double len, double heads, double kv_heads,
                                double head_dim)
 {
     return attention(m, batch * len * (len + 1) / 2, batch * len, batch * len, heads, kv_heads, head_dim);
-}
-
-double st_decode_attention(const st_model *m, int32_t decodes, double ctx)
-{
-    if (decodes <= 0) return 0;
-    return m->layers * decode_attention(m, decodes, ctx, m->q_heads, m->kv_heads, m->head_dim);
 }
 
 /* The MoE feed-forward of one layer for `tokens` tokens: a router GEMM, then grouped expert
@@ -180,17 +195,40 @@ double st_step_fixed(const st_model *m, const st_batch *b)
     return t;
 }
 
-fs_time st_combine(const st_model *m, double gpu_s, int32_t seqs)
+void st_prepare(const st_model *m, const st_batch *b, st_prepared *p)
 {
-    const gpu_perf *p = &m->cfg.gpu->perf;
-    double cpu = (p->cpu_step_us + p->cpu_seq_us * seqs) * 1e-6;
-    double step = m->cfg.async_scheduling ? (gpu_s > cpu ? gpu_s : cpu) : gpu_s + cpu;
-    return (fs_time)llround(step * 1e9);
+    const gpu_perf *g = &m->cfg.gpu->perf;
+    p->fixed = st_step_fixed(m, b);
+    p->layers = m->layers;
+    p->decodes = b->decodes;
+    p->cpu = (g->cpu_step_us + g->cpu_seq_us * b->seqs) * 1e-6;
+    p->async = m->cfg.async_scheduling;
+    attn_consts a;
+    attn_prepare(m, b->decodes > 0 ? b->decodes : 1, m->q_heads, m->kv_heads, m->head_dim, &a);
+    p->kc = a.kc;
+    p->kb1 = a.kb1;
+    p->kb0 = a.kb0;
+    p->inv_split = a.inv_split;
+    p->share_per_split = a.share_per_split;
+    p->call = a.call;
+}
+
+fs_time st_step_at(const st_prepared *p, double decode_ctx)
+{
+    double gpu = p->fixed;
+    if (p->decodes > 0) {
+        attn_consts a = {p->kc, p->kb1, p->kb0, p->inv_split, p->share_per_split, p->call};
+        gpu += p->layers * attn_eval(&a, decode_ctx);
+    }
+    double step = p->async ? (gpu > p->cpu ? gpu : p->cpu) : gpu + p->cpu;
+    return (fs_time)(step * 1e9 + 0.5); /* step > 0: rounds half up */
 }
 
 fs_time st_step(const st_model *m, const st_batch *b)
 {
-    return st_combine(m, st_step_fixed(m, b) + st_decode_attention(m, b->decodes, b->decode_ctx), b->seqs);
+    st_prepared p;
+    st_prepare(m, b, &p);
+    return st_step_at(&p, b->decode_ctx);
 }
 
 double st_weight_bytes_per_gpu(const model_spec *model, enum st_dtype weights, int tp)

@@ -16,10 +16,10 @@
  * as vLLM pads it. CPU scheduling time per iteration overlaps the GPU step with async scheduling
  * (the step is max(GPU, CPU)), else it adds.
  *
- * The whole iteration time is an integer number of nanoseconds. st_step splits into a part that
- * does not depend on decode contexts and the decode-attention part, so that a caller advancing
- * many decode-only iterations can reuse the first and get bit-identical results
- * (st_combine(m, fixed + st_decode_attention(m, d, ctx), seqs) == st_step(m, batch)).
+ * The whole iteration time is an integer number of nanoseconds. st_step is st_prepare (everything
+ * that depends on the batch's shape) followed by st_step_at (the part that depends on the decode
+ * contexts), so a caller advancing many decode-only iterations of one shape prepares once and
+ * gets bit-identical results: st_step_at(&p, ctx) == st_step(m, batch with decode_ctx = ctx).
  *
  * Ownership: st_model holds pointers to the catalog entries it was made from; they must outlive
  * it. It is plain data (no allocation), initialised by st_model_init.
@@ -75,10 +75,19 @@ void st_model_init(st_model *m, const st_config *cfg);
 /* vLLM's CUDA-graph capture sizes: [1, 2, 4] + steps of 8 to 256 + steps of 16 to max. */
 int st_capture_size(int tokens, int max_capture);
 
+/* A batch shape prepared for repeated evaluation at growing decode contexts. */
+typedef struct st_prepared {
+    double fixed;                 /* GPU seconds of everything but decode attention */
+    double layers, cpu;
+    int32_t decodes;
+    bool async;
+    double kc, kb1, kb0, inv_split, share_per_split, call; /* decode attention per layer */
+} st_prepared;
+
 fs_time st_step(const st_model *m, const st_batch *b);
-double st_step_fixed(const st_model *m, const st_batch *b);       /* GPU seconds, all but decode attention */
-double st_decode_attention(const st_model *m, int32_t decodes, double ctx); /* GPU seconds */
-fs_time st_combine(const st_model *m, double gpu_s, int32_t seqs);
+void st_prepare(const st_model *m, const st_batch *b, st_prepared *p);
+fs_time st_step_at(const st_prepared *p, double decode_ctx);
+double st_step_fixed(const st_model *m, const st_batch *b); /* GPU seconds, all but decode attention */
 
 /* Single operators on raw shapes (for validating against measured kernels). Seconds. */
 double st_gemm(const st_model *m, double rows, double n, double k);

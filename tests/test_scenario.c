@@ -284,7 +284,7 @@ static const bad_case bad_cases[] = {
     {"gamma cv 0", WITH_WL("{'arrival': 'gamma', 'rate': 10, 'cv': 0}"), "workload.cv", 0, 0,
      {"expected a number > 0 and <= 100, got 0", NULL}},
     {"length dist unknown", WITH_WL("{'rate': 10, 'input': {'dist': 'zipf'}}"), "workload.input.dist", 0, 0,
-     {"expected one of \"fixed\", \"uniform\", \"lognormal\", got \"zipf\"", NULL}},
+     {"expected one of \"fixed\", \"uniform\", \"lognormal\", \"empirical\", got \"zipf\"", NULL}},
     {"length a number", WITH_WL("{'rate': 10, 'input': 300}"), "workload.input", 0, 0, {"expected an object, got 300", NULL}},
     {"fixed length 0", WITH_WL("{'rate': 10, 'output': {'value': 0}}"), "workload.output.value", 0, 0,
      {"expected a number >= 1", "got 0", NULL}},

@@ -160,8 +160,10 @@ void fs_metrics_fini(fs_metrics *m)
 void fs_hist_init(fs_hist *h)
 {
     h->w = fs_xcalloc(FS_HIST_BUCKETS, sizeof *h->w);
-    h->total = h->sum = 0;
-    h->max = 0;
+    h->total = 0;
+    h->sum = h->max = 0;
+    h->lo = h->hi = 0;
+    h->last = 0;
 }
 
 void fs_hist_fini(fs_hist *h)
@@ -186,13 +188,24 @@ static double hist_mid(size_t i)
     return lo + ldexp(1.0, (int)e - 8) / 2;
 }
 
-void fs_hist_add(fs_hist *h, int64_t v, uint64_t weight)
+void fs_hist_add_slow(fs_hist *h, int64_t v, uint64_t weight)
 {
     if (v < 0) v = 0;
-    h->w[hist_index((uint64_t)v)] += weight;
+    size_t i = hist_index((uint64_t)v);
+    h->w[i] += weight;
     h->total += weight;
     h->sum += v * (int64_t)weight;
     if (v > h->max) h->max = v;
+    /* the bucket's range, for the fast path */
+    if (i < FS_HIST_SUB) {
+        h->lo = (int64_t)i;
+        h->hi = (int64_t)i + 1;
+    } else {
+        int e = (int)(i / FS_HIST_SUB) + 7;
+        h->lo = (int64_t)((FS_HIST_SUB + i % FS_HIST_SUB) << (e - 8));
+        h->hi = h->lo + ((int64_t)1 << (e - 8));
+    }
+    h->last = i;
 }
 
 /* The value at rank r (0-based); a fractional rank interpolates between neighbours. */

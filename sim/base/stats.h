@@ -61,11 +61,24 @@ typedef struct fs_hist {
     uint64_t total;
     int64_t sum;     /* exact, so adding a value k times or once with weight k agree */
     int64_t max;
+    int64_t lo, hi;  /* value range of the last bucket added to (consecutive values usually share it) */
+    size_t last;
 } fs_hist;
 
 void fs_hist_init(fs_hist *h);
 void fs_hist_fini(fs_hist *h);
-void fs_hist_add(fs_hist *h, int64_t v, uint64_t weight);
+void fs_hist_add_slow(fs_hist *h, int64_t v, uint64_t weight);
+static inline void fs_hist_add(fs_hist *h, int64_t v, uint64_t weight)
+{
+    if (v >= h->lo && v < h->hi) { /* the same bucket as last time: skip the index computation */
+        h->w[h->last] += weight;
+        h->total += weight;
+        h->sum += v * (int64_t)weight;
+        if (v > h->max) h->max = v;
+        return;
+    }
+    fs_hist_add_slow(h, v, weight);
+}
 double fs_hist_quantile(const fs_hist *h, double q);
 /* Summary with mean, percentiles and max (count = total weight, rounded). */
 void fs_hist_summarize(const fs_hist *h, fs_summary *out);

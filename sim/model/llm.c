@@ -25,6 +25,10 @@
 #include "sim_internal.h"
 
 #define LLM_MAX_BLOCK 256 /* largest block_size (vLLM offers 8 to 128) */
+/* A run is planned at most this many iterations ahead: an arrival cuts it, and what was planned
+ * past the cut is thrown away. At the end of a chunk the replica simply schedules again (the
+ * same batch). */
+#define LLM_PLAN_CHUNK 128
 
 typedef struct seq {
     sim_req *q;
@@ -408,23 +412,26 @@ static void plan_run(llm *e, const st_batch *b, fs_time t0)
     residue_index(e);
     int32_t counts[LLM_MAX_BLOCK];
     for (int32_t r = 0; r < bs; r++) counts[r] = residue_count(e, r);
-    double fixed = st_step_fixed(&e->model, b), ctx = b->decode_ctx;
-    int32_t free_blocks_left = kv_free_count(&e->kv);
+    st_prepared p;
+    st_prepare(&e->model, b, &p);
+    double ctx = b->decode_ctx;
+    int32_t free_blocks_left = kv_free_count(&e->kv), r = 0;
+    if (left > LLM_PLAN_CHUNK) left = LLM_PLAN_CHUNK;
+    if (left > e->ends_cap) {
+        size_t cap = (size_t)e->ends_cap;
+        e->ends = fs_xgrow(e->ends, &cap, (size_t)left, sizeof *e->ends);
+        e->ends_cap = (int32_t)cap;
+    }
     fs_time t = t0;
     int32_t k = 0;
     for (; k < left; k++) {
         if (k > 0) {
-            /* iteration k+1: sequences with (computed0 + k) % bs == 0 need a block */
-            int32_t need = counts[(bs - k % bs) % bs];
-            if (need > free_blocks_left) break;
-            free_blocks_left -= need;
+            /* iteration k+1: sequences with (computed0 + k) % bs == 0, residue r = (bs - k) % bs */
+            r = r == 0 ? bs - 1 : r - 1;
+            if (counts[r] > free_blocks_left) break;
+            free_blocks_left -= counts[r];
         }
-        if (k == e->ends_cap) {
-            size_t cap = (size_t)e->ends_cap;
-            e->ends = fs_xgrow(e->ends, &cap, (size_t)k + 1, sizeof *e->ends);
-            e->ends_cap = (int32_t)cap;
-        }
-        t += st_combine(&e->model, fixed + st_decode_attention(&e->model, D, ctx), D);
+        t += st_step_at(&p, ctx);
         e->ends[k] = t;
         ctx += D;
     }
@@ -437,8 +444,8 @@ static void plan_run(llm *e, const st_batch *b, fs_time t0)
 static void apply_run(llm *e, int32_t j)
 {
     int32_t bs = e->p.block_size;
-    for (int32_t k = 1; k < j; k++)
-        for (int32_t i = e->residue_head[(bs - k % bs) % bs]; i >= 0; i = e->residue_next[i])
+    for (int32_t k = 1, r = bs - 1; k < j; k++, r = r == 0 ? bs - 1 : r - 1)
+        for (int32_t i = e->residue_head[r]; i >= 0; i = e->residue_next[i])
             push_block(e->running[i], kv_alloc(&e->kv));
     fs_time t0 = e->iter_start;
     for (int32_t i = 0; i < e->nrun; i++) {
@@ -452,7 +459,7 @@ static void apply_run(llm *e, int32_t j)
         s->last_token = e->ends[j - 1];
         register_full(e, s);
     }
-    for (int32_t k = 1; k < j; k++) sim_itl(e->base.sim, e->ends[k] - e->ends[k - 1], e->run_D);
+    for (int32_t k = 1; k < j; k++) sim_itl(e->base.sim, e->ends[k] - e->ends[k - 1], (uint64_t)e->run_D);
     e->base.busy_ns += e->ends[j - 1] - t0;
 }
 
@@ -505,7 +512,6 @@ static void llm_submit(replica *r, sim_req *q)
 {
     llm *e = (llm *)r;
     if (q->r.input_tokens >= e->p.max_model_len || blocks_for(e, q->r.input_tokens + 1) > e->usable_blocks) {
-        r->outstanding--; /* never queued */
         sim_reject(r->sim, q, sim_now(r->sim));
         return;
     }

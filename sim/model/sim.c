@@ -192,7 +192,7 @@ void sim_done(struct sim *s, sim_req *q, fs_time t)
     emit_row(s, q, t);
     wl_complete(s->sources[q->source].src, &q->r, t);
     replica *r = s->replicas[q->replica];
-    r->outstanding--;
+    router_release(s->dep[r->deployment].router, r);
     router_on_capacity(s->dep[r->deployment].router, r);
     req_release(s, q);
 }
@@ -210,6 +210,7 @@ void sim_reject(struct sim *s, sim_req *q, fs_time t)
         if (s->sink.request(s->sink.ctx, &row, &e) != 0) fail(s, &e);
     }
     wl_complete(s->sources[q->source].src, &q->r, t);
+    if (q->replica != SIM_NO_REPLICA) router_release(s->dep[q->r.target].router, s->replicas[q->replica]);
     req_release(s, q);
 }
 

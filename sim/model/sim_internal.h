@@ -87,6 +87,8 @@ typedef struct router router;
 router *router_new(enum sim_router kind, replica **replicas, uint32_t n, fs_rng *rng);
 void router_free(router *rt);
 void router_route(router *rt, sim_req *q);
+/* A request routed to r left it (done or refused). */
+void router_release(router *rt, replica *r);
 /* A replica of this router finished work and may have room: let it pull queued requests. */
 void router_on_capacity(router *rt, replica *r);
 uint32_t router_queued(const router *rt);
