@@ -79,6 +79,10 @@ m() { sqlite3 "$T/r.db" "select name, stat, quote(value), unit from metrics wher
 [[ "$(m 1)" != "$(m 4)" ]] && ok || bad "another seed, same metrics"
 [[ $(sqlite3 "$T/r.db" "select seed from runs where id = 4") == 6 ]] && ok || bad "--seed stored"
 
+# per-replica series on request
+"$FLEETSIM" run "$T/s.json" --db "$T/pr.db" --set output.per_replica=true >/dev/null 2>&1
+(( $(sqlite3 "$T/pr.db" "select count(*) from timeseries where name = 'replica[1].busy'") > 10 )) && ok || bad "per-replica series"
+
 # --set overrides
 expect_code 0 "--set" -- "$FLEETSIM" run "$T/s.json" --no-db --json --set workload.rate=10 --set 'deployments[0].replicas=1'
 contains "$T/out" '"completed": ' "--set run"

@@ -290,10 +290,47 @@ static void test_fast_path_is_exact(void)
     sim_config e = llm_config("llama-3.1-8b", "L4", 1500);
     e.deployments[0].llm.cuda_graphs = e.deployments[0].llm.async_scheduling = false;
     equivalence("L4, eager, sync", e, 2, 500, 150, 0, 1);
+    sim_config pd = llm_config("llama-3.1-8b", "H100-SXM", 3000);
+    pd.deployments[0].llm.prefill_replicas = 1;
+    pd.deployments[0].llm.kv_link_bw = 50e9;
+    pd.deployments[0].llm.kv_link_latency = FS_NS_PER_MS;
+    equivalence("prefill/decode pools", pd, 15, 1500, 200, 0, 3);
     sim_config n = llm_config("qwen3-30b-a3b", "A100-SXM4-80GB", 8000);
     n.deployments[0].llm.chunked_prefill = false;
     n.deployments[0].llm.max_num_batched_tokens = 8192;
     equivalence("MoE, no chunked prefill", n, 10, 1000, 200, 0, 1);
+}
+
+/* Prefill/decode disaggregation: the prefill replica emits the first token; the KV moves over
+ * the link (bytes / bandwidth + latency); the decode replica continues from there. */
+static void test_disaggregation_hand_checked(void)
+{
+    sim_config c = llm_config("llama-3.1-8b", "H100-SXM", 10000);
+    c.deployments[0].replicas = 2;
+    c.deployments[0].llm.prefill_replicas = 1;
+    c.deployments[0].llm.kv_link_bw = 10e9;
+    c.deployments[0].llm.kv_link_latency = 2 * FS_NS_PER_MS;
+    st_model m = model_of(&c);
+    wl_request r = {.arrival = 0, .input_tokens = 1000, .output_tokens = 3};
+    rows out = run_list(&c, &r, 1, NULL);
+    st_batch p = prefill(0, 1000, true);
+    fs_time first = st_step(&m, &p);
+    CHECK_INT(out.v[0].first_token, first);
+    fs_time kv = (fs_time)llround(1000 * 131072.0 / 10e9 * 1e9) + 2 * FS_NS_PER_MS;
+    fs_time t = first + kv;
+    for (int k = 0; k < 2; k++) {
+        st_batch d = decode(1001 + k);
+        t += st_step(&m, &d);
+    }
+    CHECK_INT(out.v[0].done, t);
+    CHECK_INT(out.v[0].replica, 1); /* finished on the decode replica */
+    free(out.v);
+    /* one output token: done on the prefill replica, nothing moves */
+    r.output_tokens = 1;
+    out = run_list(&c, &r, 1, NULL);
+    CHECK_INT(out.v[0].done, first);
+    CHECK_INT(out.v[0].replica, 0);
+    free(out.v);
 }
 
 /* KV capacity as vLLM sizes it, against the measured run's 2588 blocks (Llama-3.1-8B, RTX 4090,
@@ -369,6 +406,7 @@ int main(void)
     RUN(test_preemption_under_kv_pressure);
     RUN(test_rejection_and_context_limit);
     RUN(test_fast_path_is_exact);
+    RUN(test_disaggregation_hand_checked);
     RUN(test_kv_capacity);
     RUN(test_step_time_properties);
     catalog_free(cat);

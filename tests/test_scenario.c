@@ -237,6 +237,16 @@ static const bad_case bad_cases[] = {
     {"llm context longer than the KV cache", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'L4', 'count': 1}], 'deployments': "
      "[{'model': 'llama-3.1-8b', 'kind': 'llm'}], " WL "}", "deployments[0].engine.max_model_len", 0, 0,
      {"less than max_model_len 131072", NULL}},
+    {"disaggregation replicas mismatch", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'H100', 'count': 8}], 'deployments': "
+     "[{'model': 'llama-3.1-8b', 'kind': 'llm', 'replicas': 2, 'disaggregation': {'prefill_replicas': 1, "
+     "'decode_replicas': 3}}], " WL "}", "deployments[0].replicas", 0, 0,
+     {"expected prefill_replicas + decode_replicas (4) with disaggregation, got 2", NULL}},
+    {"disaggregation link zero", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'H100', 'count': 8}], 'deployments': "
+     "[{'model': 'llama-3.1-8b', 'kind': 'llm', 'disaggregation': {'prefill_replicas': 1, 'decode_replicas': 1, "
+     "'link_gbs': 0}}], " WL "}", "deployments[0].disaggregation.link_gbs", 0, 0, {"expected a number > 0", NULL}},
+    {"disaggregation pools too big for the fleet", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'H100', 'count': 3}], "
+     "'deployments': [{'model': 'llama-3.1-8b', 'kind': 'llm', 'disaggregation': {'prefill_replicas': 2, "
+     "'decode_replicas': 2}}], " WL "}", "fleet[0]", 0, 0, {"deployments need 4 GPUs of type H100-SXM", NULL}},
     {"llm engine unknown key", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'H100', 'count': 1}], 'deployments': "
      "[{'model': 'llama-3.1-8b', 'kind': 'llm', 'engine': {'max_num_seq': 5}}], " WL "}",
      "deployments[0].engine.max_num_seq", 0, 0, {"did you mean 'max_num_seqs'?", NULL}},

@@ -167,12 +167,13 @@ static int load_fleet(jv_ctx *c, const catalog *cat, json_t *root, sim_config *c
 }
 
 static const char *const dep_keys[] = {"name", "model", "kind", "gpu", "gpus_per_replica", "replicas", "max_batch",
-                                       "service", "tp", "engine", NULL};
+                                       "service", "tp", "engine", "disaggregation", NULL};
 static const char *const kinds[] = {"fixed", "llm", NULL};
 static const char *const fixed_used[] = {"name", "model", "kind", "gpu", "gpus_per_replica", "replicas", "max_batch",
                                          "service", NULL};
 static const char *const llm_used[] = {"name", "model", "kind", "gpu", "gpus_per_replica", "replicas", "tp", "engine",
-                                       NULL};
+                                       "disaggregation", NULL};
+static const char *const disagg_keys[] = {"prefill_replicas", "decode_replicas", "link_gbs", "latency_ms", NULL};
 static const char *const service_keys[] = {"dist", "mean_ms", "cv", NULL};
 static const char *const service_dists[] = {"constant", "exponential", "lognormal", NULL};
 static const char *const routers[] = {"round_robin", "random", "least_outstanding", "central_queue", NULL};
@@ -225,7 +226,8 @@ static void engine_defaults(const gpu_spec *g, long long *tokens, long long *seq
     *seqs = big ? 1024 : 256;
 }
 
-static int load_llm(jv_ctx *c, const catalog *cat, json_t *o, const char *p, sim_deployment *d, const gpu_spec *g)
+static int load_llm(jv_ctx *c, const catalog *cat, json_t *o, const char *p, sim_deployment *d, const gpu_spec *g,
+                    bool has_replicas)
 {
     sim_llm *l = &d->llm;
     long long tp, n, tokens, seqs, maxlen, bs, blocks = 0;
@@ -293,6 +295,29 @@ static int load_llm(jv_ctx *c, const catalog *cat, json_t *o, const char *p, sim
         }
     }
     l->num_gpu_blocks = (int32_t)blocks;
+    if (json_object_get(o, "disaggregation")) {
+        json_t *dg = NULL;
+        char pd[JV_PATH_MAX];
+        long long np, nd;
+        double gbs;
+        jv_join(pd, p, "disaggregation");
+        if (jv_get_obj(c, o, p, "disaggregation", true, &dg) || jv_check_keys(c, dg, pd, disagg_keys) ||
+            jv_get_int(c, dg, pd, "prefill_replicas", true, 0, 1, 100000, &np) ||
+            jv_get_int(c, dg, pd, "decode_replicas", true, 0, 1, 100000, &nd) ||
+            jv_get_num(c, dg, pd, "link_gbs", false, 50, 0, true, 1e6, &gbs) ||
+            jv_get_span(c, dg, pd, "latency_ms", false, 0.5, true, 1e6, &l->kv_link_latency))
+            return -1;
+        if (has_replicas && (long long)d->replicas != np + nd) {
+            char pr[JV_PATH_MAX];
+            jv_join(pr, p, "replicas");
+            return fs_error_at(c->err, c->file, pr, "expected prefill_replicas + decode_replicas (%lld) with "
+                               "disaggregation, got %u (or leave replicas out)", np + nd, d->replicas);
+        }
+        d->replicas = (uint32_t)(np + nd);
+        json_object_set_new(o, "replicas", json_integer(np + nd));
+        l->prefill_replicas = (uint32_t)np;
+        l->kv_link_bw = gbs * 1e9;
+    }
     long long kv_tokens = (blocks - 1) * bs;
     if (kv_tokens < maxlen) {
         char pm[JV_PATH_MAX];
@@ -333,10 +358,11 @@ static int load_deployment(jv_ctx *c, const catalog *cat, json_t *o, const char 
         jv_join(pg, p, "gpu");
         return fs_error_at(c->err, c->file, pg, "expected a GPU type of the fleet, got \"%s\"", gpu);
     }
+    bool has_replicas = json_object_get(o, "replicas") != NULL;
     if (jv_get_int(c, o, p, "replicas", false, 1, 1, 100000, &n)) return -1;
     d->replicas = (uint32_t)n;
     d->kind = strcmp(kind, "llm") == 0 ? SIM_KIND_LLM : SIM_KIND_FIXED;
-    return d->kind == SIM_KIND_LLM ? load_llm(c, cat, o, p, d, g) : load_fixed(c, o, p, d);
+    return d->kind == SIM_KIND_LLM ? load_llm(c, cat, o, p, d, g, has_replicas) : load_fixed(c, o, p, d);
 }
 
 static int load_deployments(jv_ctx *c, const catalog *cat, json_t *root, sim_config *cfg)
@@ -484,7 +510,7 @@ static int load_catalogs(jv_ctx *c, json_t *root, const scenario_opts *opts, sce
 }
 static const char *const router_keys[] = {"policy", NULL};
 static const char *const slo_keys[] = {"ttft_ms", "tpot_ms", "e2e_ms", NULL};
-static const char *const output_keys[] = {"requests", "timeseries_interval", NULL};
+static const char *const output_keys[] = {"requests", "timeseries_interval", "per_replica", NULL};
 
 static int get_opt_ms(jv_ctx *c, json_t *o, const char *path, const char *key, fs_time *out)
 {
@@ -547,7 +573,8 @@ static int validate(jv_ctx *c, json_t *root, const scenario_opts *opts, scenario
         return -1;
     if (jv_get_obj(c, root, "", "output", false, &out) || jv_check_keys(c, out, "output", output_keys) ||
         jv_get_bool(c, out, "output", "requests", false, &sc->store_requests) ||
-        jv_get_span(c, out, "output", "timeseries_interval", false, 1, true, 1e9, &cfg->sample_interval))
+        jv_get_span(c, out, "output", "timeseries_interval", false, 1, true, 1e9, &cfg->sample_interval) ||
+        jv_get_bool(c, out, "output", "per_replica", false, &cfg->per_replica_series))
         return -1;
     return 0;
 }

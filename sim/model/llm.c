@@ -50,6 +50,7 @@ enum state { IDLE, STEP, RUN };
 typedef struct llm {
     replica base;
     sim_llm p;
+    enum llm_role role;
     st_model model;
     kv_pool kv;
     int32_t usable_blocks;      /* all but vLLM's reserved null block */
@@ -145,6 +146,8 @@ static seq *seq_new(llm *e, sim_req *q)
     s->out = q->r.output_tokens;
     if (s->prompt + s->out > e->p.max_model_len) s->out = e->p.max_model_len - s->prompt; /* stops at the context */
     q->r.output_tokens = s->out;
+    s->generated = q->generated;   /* a decode replica continues after the prefill replica's token */
+    s->last_token = q->last_token;
     return s;
 }
 
@@ -280,7 +283,7 @@ static bool schedule(llm *e, st_batch *b)
             int32_t hit = cache_hit_blocks(e, s);
             int32_t need = blocks_for(e, num_tokens(s)) - hit + hits_in_free_queue(e, s, hit);
             if (need > kv_free_count(&e->kv)) break; /* the whole sequence must fit */
-            int32_t n = num_tokens(s) - hit * bs;
+            int32_t n = num_tokens(s) - (s->q->kv_tokens > hit * bs ? s->q->kv_tokens : hit * bs);
             if (n > budget) {
                 if (!e->p.chunked_prefill) break;
                 n = budget;
@@ -294,6 +297,10 @@ static bool schedule(llm *e, st_batch *b)
             s->kept = 0;
             s->hashed = hit;
             s->computed = hit * bs;
+            if (s->q->kv_tokens > s->computed) { /* KV that came from a prefill replica */
+                s->computed = s->q->kv_tokens;
+                s->q->kv_tokens = 0;
+            }
             if (s->q->start < 0) s->q->start = sim_now(e->base.sim);
             if (s->q->preemptions == 0) s->q->cached_tokens = hit * bs;
             int32_t more = blocks_for(e, s->computed + n) - s->nblocks;
@@ -335,11 +342,28 @@ static void finish(llm *e, int32_t i, fs_time t)
     sim_done(e->base.sim, q, t);
 }
 
-/* Finish, in running order, the requests that have emitted all their tokens. */
+/* A prefill replica hands a request on once its first token is out. */
+static void hand_off(llm *e, int32_t i, fs_time t)
+{
+    seq *s = e->running[i];
+    memmove(&e->running[i], &e->running[i + 1], (size_t)(e->nrun - i - 1) * sizeof *e->running);
+    e->nrun--;
+    free_blocks(e, s);
+    sim_req *q = s->q;
+    q->generated = s->generated;
+    q->last_token = s->last_token;
+    seq_free(e, s);
+    sim_handoff(e->base.sim, q, t);
+}
+
+/* Finish, in running order, the requests that have emitted all their tokens (and, on a prefill
+ * replica, hand on those that emitted their first). */
 static void finish_done(llm *e, fs_time t)
 {
     for (int32_t i = 0; i < e->nrun;) {
-        if (e->running[i]->generated >= e->running[i]->out) finish(e, i, t);
+        seq *s = e->running[i];
+        if (s->generated >= s->out) finish(e, i, t);
+        else if (e->role == LLM_PREFILL && s->generated > 0) hand_off(e, i, t);
         else i++;
     }
 }
@@ -370,7 +394,7 @@ static void on_wake(void *ctx, void *obj, uint64_t arg);
 /* Can the batch just scheduled repeat unchanged? Decode-only, nobody admitted or preempted. */
 static bool can_run(const llm *e, const st_batch *b, bool admitted)
 {
-    return e->p.fast_forward && !admitted && !e->preempted_this_step && b->prefill_tokens == 0 &&
+    return e->p.fast_forward && e->role != LLM_PREFILL && !admitted && !e->preempted_this_step && b->prefill_tokens == 0 &&
            b->decodes == e->nrun && b->decodes > 0;
 }
 
@@ -599,9 +623,10 @@ static void llm_free(replica *r)
 static const replica_ops llm_ops = {llm_submit, llm_kick, llm_free_slots, llm_waiting, llm_running, llm_kv_usage,
                                     llm_free};
 
-replica *llm_replica_new(struct sim *s, const sim_deployment *d, uint32_t index, uint32_t dep)
+replica *llm_replica_new(struct sim *s, const sim_deployment *d, uint32_t index, uint32_t dep, enum llm_role role)
 {
     llm *e = fs_xcalloc(1, sizeof *e);
+    e->role = role;
     e->base.ops = &llm_ops;
     e->base.sim = s;
     e->base.index = index;

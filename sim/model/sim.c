@@ -1,4 +1,5 @@
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +15,8 @@ typedef struct source_slot {
 
 typedef struct deployment_rt {
     replica **replicas;   /* into sim.replicas */
-    router *router;
+    router *router;       /* where requests arrive (the prefill pool when disaggregated) */
+    router *decode;       /* the decode pool of a disaggregated deployment, else NULL */
     fs_rng *service;      /* service demands, drawn in arrival order */
 } deployment_rt;
 
@@ -153,6 +155,35 @@ static void on_arrival(void *ctx, void *obj, uint64_t arg)
     pull(s, i);
 }
 
+static router *router_of(sim *s, const replica *r)
+{
+    deployment_rt *d = &s->dep[r->deployment];
+    return d->decode && r->index - d->replicas[0]->index >= s->cfg.deployments[r->deployment].llm.prefill_replicas
+               ? d->decode
+               : d->router;
+}
+
+static void on_kv_arrived(void *ctx, void *obj, uint64_t arg)
+{
+    (void)arg;
+    sim *s = ctx;
+    sim_req *q = obj;
+    router_route(s->dep[q->r.target].decode, q);
+}
+
+void sim_handoff(struct sim *s, sim_req *q, fs_time t)
+{
+    const sim_llm *l = &s->cfg.deployments[q->r.target].llm;
+    replica *r = s->replicas[q->replica];
+    router_release(s->dep[r->deployment].router, r);
+    router_on_capacity(s->dep[r->deployment].router, r);
+    q->replica = SIM_NO_REPLICA;
+    q->kv_tokens = q->r.input_tokens;
+    double bytes = model_kv_bytes_per_token(l->model, l->tp, l->kv == ST_FP8 ? 1 : 2) * q->kv_tokens;
+    fs_time transfer = (fs_time)llround(bytes / l->kv_link_bw * 1e9) + l->kv_link_latency;
+    evq_push(s->q, t + transfer, on_kv_arrived, q, 0);
+}
+
 /* ---- progress reported by replicas ---- */
 
 void sim_first_token(struct sim *s, sim_req *q, fs_time t)
@@ -192,8 +223,8 @@ void sim_done(struct sim *s, sim_req *q, fs_time t)
     emit_row(s, q, t);
     wl_complete(s->sources[q->source].src, &q->r, t);
     replica *r = s->replicas[q->replica];
-    router_release(s->dep[r->deployment].router, r);
-    router_on_capacity(s->dep[r->deployment].router, r);
+    router_release(router_of(s, r), r);
+    router_on_capacity(router_of(s, r), r);
     req_release(s, q);
 }
 
@@ -210,11 +241,23 @@ void sim_reject(struct sim *s, sim_req *q, fs_time t)
         if (s->sink.request(s->sink.ctx, &row, &e) != 0) fail(s, &e);
     }
     wl_complete(s->sources[q->source].src, &q->r, t);
-    if (q->replica != SIM_NO_REPLICA) router_release(s->dep[q->r.target].router, s->replicas[q->replica]);
+    if (q->replica != SIM_NO_REPLICA) router_release(router_of(s, s->replicas[q->replica]), s->replicas[q->replica]);
     req_release(s, q);
 }
 
 /* ---- time series ---- */
+
+static void sample_replica(sim *s, uint32_t i, uint32_t run, uint32_t wait, uint64_t used, uint64_t total)
+{
+    static const char *const names[] = {"running", "waiting", "kv_usage", "busy"};
+    const double v[] = {run, wait, total ? 100.0 * (double)used / (double)total : 0, run > 0};
+    for (size_t k = 0; k < 4; k++) {
+        char name[48];
+        snprintf(name, sizeof name, "replica[%u].%s", i, names[k]);
+        fs_error e;
+        if (s->sink.sample(s->sink.ctx, s->now, name, v[k], &e) != 0) fail(s, &e);
+    }
+}
 
 static void on_sample(void *ctx, void *obj, uint64_t arg)
 {
@@ -223,23 +266,26 @@ static void on_sample(void *ctx, void *obj, uint64_t arg)
     sim *s = ctx;
     if (s->sink.sample) {
         uint64_t waiting = 0, running = 0, busy = 0, kv_used = 0, kv_total = 0;
-        for (uint32_t d = 0; d < s->cfg.ndeployments; d++) waiting += router_queued(s->dep[d].router);
+        for (uint32_t d = 0; d < s->cfg.ndeployments; d++)
+            waiting += router_queued(s->dep[d].router) + (s->dep[d].decode ? router_queued(s->dep[d].decode) : 0);
         for (uint32_t i = 0; i < s->nreplicas; i++) {
             replica *r = s->replicas[i];
-            uint32_t run = r->ops->running(r);
+            uint32_t run = r->ops->running(r), wait = r->ops->waiting(r);
             uint64_t u, t;
             r->ops->kv_usage(r, &u, &t);
-            waiting += r->ops->waiting(r);
+            waiting += wait;
             running += run;
             busy += run > 0;
             kv_used += u;
             kv_total += t;
+            if (s->cfg.per_replica_series) sample_replica(s, i, run, wait, u, t);
         }
         double per_s = 1.0 / fs_time_to_s(s->cfg.sample_interval);
         const struct { const char *name; double v; } pts[] = {
             {"waiting", (double)waiting},
             {"running", (double)running},
             {"busy_replicas", (double)busy},
+            {"busy_fraction", s->nreplicas ? (double)busy / s->nreplicas : 0},
             {"arrival_rate", (double)s->interval_arrivals * per_s},
             {"completion_rate", (double)s->interval_done * per_s},
             {"kv_usage", kv_total ? 100.0 * (double)kv_used / (double)kv_total : 0},
@@ -278,11 +324,16 @@ sim *sim_new(const sim_config *cfg, wl_source **sources, uint32_t nsources, cons
     for (uint32_t d = 0; d < cfg->ndeployments; d++) {
         const sim_deployment *dp = &cfg->deployments[d];
         s->dep[d].replicas = &s->replicas[idx];
+        uint32_t np = dp->kind == SIM_KIND_LLM ? dp->llm.prefill_replicas : 0;
         for (uint32_t k = 0; k < dp->replicas; k++, idx++)
-            s->replicas[idx] = dp->kind == SIM_KIND_LLM ? llm_replica_new(s, dp, idx, d) : fixed_replica_new(s, dp, idx, d);
+            s->replicas[idx] = dp->kind != SIM_KIND_LLM ? fixed_replica_new(s, dp, idx, d)
+                               : llm_replica_new(s, dp, idx, d, np == 0 ? LLM_BOTH : k < np ? LLM_PREFILL : LLM_DECODE);
         s->any_llm |= dp->kind == SIM_KIND_LLM;
-        s->dep[d].router = router_new(dp->router, s->dep[d].replicas, dp->replicas,
+        s->dep[d].router = router_new(dp->router, s->dep[d].replicas, np ? np : dp->replicas,
                                       fs_rng_new(cfg->seed, FS_STREAM_ROUTING, d));
+        if (np)
+            s->dep[d].decode = router_new(dp->router, s->dep[d].replicas + np, dp->replicas - np,
+                                          fs_rng_new(cfg->seed, FS_STREAM_ROUTING, SIM_MAX_DEPLOYMENTS + d));
         s->dep[d].service = fs_rng_new(cfg->seed, FS_STREAM_SERVICE, d);
     }
     fs_sample_init(&s->ttft);
@@ -300,6 +351,7 @@ void sim_free(sim *s)
     free(s->sources);
     for (uint32_t d = 0; d < s->cfg.ndeployments; d++) {
         router_free(s->dep[d].router);
+        router_free(s->dep[d].decode);
         fs_rng_free(s->dep[d].service);
     }
     for (uint32_t i = 0; i < s->nreplicas; i++) s->replicas[i]->ops->free(s->replicas[i]);

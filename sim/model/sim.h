@@ -50,6 +50,12 @@ typedef struct sim_llm {
     bool prefix_caching, chunked_prefill, async_scheduling, cuda_graphs, priority;
     bool fast_forward;        /* advance decode-only runs in one event (results are identical) */
     enum st_dtype weights, kv;
+    /* Prefill/decode disaggregation: the first prefill_replicas of the deployment only prefill
+     * (and emit the first token); the KV cache then moves over a link of kv_link_bw bytes/s and
+     * kv_link_latency to a decode replica. 0: every replica does both. */
+    uint32_t prefill_replicas;
+    double kv_link_bw;
+    fs_time kv_link_latency;
 } sim_llm;
 
 typedef struct sim_deployment {
@@ -85,6 +91,7 @@ typedef struct sim_config {
     fs_time drain_timeout;    /* cap on draining after arrivals end; -1 for none */
     fs_time warmup;           /* requests arriving earlier are not measured */
     fs_time sample_interval;  /* time-series period; 0 for none */
+    bool per_replica_series;  /* also sample each replica (names like "replica[3].kv_usage") */
     fs_time slo_ttft, slo_tpot, slo_e2e; /* 0 when not set */
     uint32_t ndeployments, nfleet;
     sim_deployment deployments[SIM_MAX_DEPLOYMENTS];

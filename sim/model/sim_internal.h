@@ -18,6 +18,9 @@ typedef struct sim_req {
     fs_time service;           /* fixed-service demand, drawn at arrival */
     fs_time start, first_token; /* -1 until they happen */
     int32_t preemptions, cached_tokens;
+    int32_t generated;         /* tokens emitted before it reached its current replica (P/D) */
+    int32_t kv_tokens;         /* tokens whose KV arrives with it from a prefill replica */
+    fs_time last_token;
     struct sim_req *next;
     struct sim_req *prev_inflight, *next_inflight; /* the list of all requests in flight */
 } sim_req;
@@ -80,7 +83,8 @@ struct replica {
 };
 
 replica *fixed_replica_new(struct sim *s, const sim_deployment *d, uint32_t index, uint32_t dep);
-replica *llm_replica_new(struct sim *s, const sim_deployment *d, uint32_t index, uint32_t dep);
+enum llm_role { LLM_BOTH, LLM_PREFILL, LLM_DECODE };
+replica *llm_replica_new(struct sim *s, const sim_deployment *d, uint32_t index, uint32_t dep, enum llm_role role);
 
 /* Routers, one per deployment. */
 typedef struct router router;
@@ -101,6 +105,8 @@ void sim_done(struct sim *s, sim_req *q, fs_time t);
 void sim_reject(struct sim *s, sim_req *q, fs_time t);
 /* Inter-token gaps: `weight` tokens each emitted `gap` after the previous one of its request. */
 void sim_itl(struct sim *s, fs_time gap, uint64_t weight);
+/* A prefill replica is done with q (its first token emitted at t): move its KV to the decode pool. */
+void sim_handoff(struct sim *s, sim_req *q, fs_time t);
 /* A stable 64-bit identity of a request, for its private KV block hashes. */
 uint64_t sim_req_uid(const sim_req *q);
 
