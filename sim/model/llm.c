@@ -36,11 +36,14 @@ typedef struct seq {
     int32_t generated;          /* tokens emitted so far */
     int32_t computed;           /* tokens whose KV is in the cache */
     int32_t sched;              /* tokens scheduled in the current iteration */
-    int32_t *blocks;            /* block table */
-    int32_t nblocks, cap;
-    int32_t kept;               /* after a preemption: how many ids in blocks[] it had (they may
-                                   still hold its content, for prefix hits on its return) */
-    int32_t hashed;             /* leading blocks registered in the prefix cache */
+    int32_t nblocks;            /* KV blocks held */
+    int32_t nids;               /* the leading ones with an identity (ids[]): shared content, or
+                                   its own blocks taken back after a preemption; the rest are
+                                   anonymous (see kvcache.h) */
+    int32_t *ids;               /* ids[i] of block i; after a preemption, handles (ids, gens) to */
+    uint32_t *gens;             /* the blocks it may take back, for i < nkept (-1: none) */
+    int32_t cap, nkept;
+    int32_t hashed;             /* leading shared blocks registered in the prefix cache */
     fs_time last_token;
     struct seq *prev, *next;    /* waiting queue, or the free list */
 } seq;
@@ -92,42 +95,88 @@ static uint64_t block_hash(const llm *e, const seq *s, int32_t i)
     return h ? h : 1; /* 0 means "no hash" */
 }
 
+/* Shared-content blocks of a sequence: its first prefix_tokens / block_size blocks. */
+static inline int32_t shared_blocks(const llm *e, const seq *s)
+{
+    return e->p.prefix_caching && s->q->r.prefix_key ? s->q->r.prefix_tokens / e->p.block_size : 0;
+}
+
 /* The block holding the content of a sequence's block i, or -1: shared content through the
  * table, its own content in the block it had before a preemption. */
 static int32_t cached_block(const llm *e, const seq *s, int32_t i)
 {
     uint64_t h = block_hash(e, s, i);
-    if (block_shared(e, s, i)) return kv_lookup(&e->kv, h);
-    return i < s->kept && kv_holds(&e->kv, s->blocks[i], h) ? s->blocks[i] : -1;
+    if (i < shared_blocks(e, s)) return kv_lookup(&e->kv, h);
+    return i < s->nkept && s->ids[i] >= 0 && kv_holds(&e->kv, s->ids[i], s->gens[i], h) ? s->ids[i] : -1;
 }
 
-/* Register the blocks that are now full of computed tokens. */
+/* Register the shared blocks that are now full of computed tokens. (Private blocks get their tag
+ * only if the request is preempted: before that nobody could ask for them.) */
 static void register_full(llm *e, seq *s)
 {
-    if (!e->p.prefix_caching) return;
-    int32_t full = s->computed / e->p.block_size;
-    if (full > s->nblocks) full = s->nblocks;
-    for (; s->hashed < full; s->hashed++)
-        kv_register(&e->kv, s->blocks[s->hashed], block_hash(e, s, s->hashed), block_shared(e, s, s->hashed));
+    int32_t full = s->computed / e->p.block_size, ns = shared_blocks(e, s);
+    if (full > ns) full = ns;
+    if (full > s->nids) full = s->nids;
+    for (; s->hashed < full; s->hashed++) kv_register(&e->kv, s->ids[s->hashed], block_hash(e, s, s->hashed), true);
 }
 
-static void push_block(seq *s, int32_t b)
+static void reserve_ids(seq *s, int32_t n)
 {
-    if (s->nblocks == s->cap) {
-        size_t cap = (size_t)s->cap;
-        s->blocks = fs_xgrow(s->blocks, &cap, (size_t)s->nblocks + 1, sizeof *s->blocks);
-        s->cap = (int32_t)cap;
+    if (n <= s->cap) return;
+    size_t cap = (size_t)s->cap;
+    s->ids = fs_xgrow(s->ids, &cap, (size_t)n, sizeof *s->ids);
+    s->gens = fs_xrealloc(s->gens, cap * sizeof *s->gens);
+    s->cap = (int32_t)cap;
+}
+
+/* Take blocks from the pool until the sequence holds `upto`: identified ones for its shared
+ * positions, anonymous ones after (taken in index order, as vLLM takes them). */
+static void grow_blocks(llm *e, seq *s, int32_t upto)
+{
+    int32_t ns = shared_blocks(e, s);
+    if (s->nblocks < ns && s->nblocks < upto) {
+        int32_t last = upto < ns ? upto : ns;
+        reserve_ids(s, last);
+        for (; s->nblocks < last; s->nblocks++) s->ids[s->nids++] = kv_take_id(&e->kv);
     }
-    s->blocks[s->nblocks++] = b;
+    if (upto > s->nblocks) {
+        kv_take(&e->kv, upto - s->nblocks);
+        s->nblocks = upto;
+    }
 }
 
-/* Free a sequence's blocks, tail first (so its tail is evicted first), as vLLM does. Their ids
- * stay in blocks[] (kept) for a return after preemption. */
-static void free_blocks(llm *e, seq *s)
+/* Free a sequence's blocks, tail first (so its tail is evicted first), as vLLM does. A finished
+ * request's private content is dead; a preempted one names its full private blocks and keeps
+ * handles to them, to take them back if they are still there when it returns. */
+static void free_blocks(llm *e, seq *s, bool preempted)
 {
-    for (int32_t i = s->nblocks; i-- > 0;) kv_release(&e->kv, s->blocks[i]);
-    s->kept = s->nblocks;
-    s->nblocks = s->hashed = 0;
+    int32_t ns = shared_blocks(e, s), full = preempted && e->p.prefix_caching ? s->computed / e->p.block_size : 0;
+    if (preempted) reserve_ids(s, s->nblocks);
+    int32_t anon = 0;
+    for (int32_t i = s->nblocks; i-- > 0;) {
+        if (i >= s->nids) {
+            if (i < full) { /* its own content: give it a name, keep a handle */
+                kv_put(&e->kv, anon);
+                anon = 0;
+                int32_t id = kv_name(&e->kv, block_hash(e, s, i));
+                s->ids[i] = id;
+                s->gens[i] = e->kv.blocks[id].gen;
+                kv_put_id(&e->kv, id);
+            } else {
+                if (preempted) s->ids[i] = -1;
+                anon++;
+            }
+            continue;
+        }
+        kv_put(&e->kv, anon);
+        anon = 0;
+        if (preempted) s->gens[i] = e->kv.blocks[s->ids[i]].gen;
+        if (i < ns || preempted) kv_put_id(&e->kv, s->ids[i]);
+        else kv_put_id_dead(&e->kv, s->ids[i]);
+    }
+    kv_put(&e->kv, anon);
+    s->nkept = preempted ? s->nblocks : 0;
+    s->nblocks = s->nids = s->hashed = 0;
 }
 
 /* ---- queues ---- */
@@ -137,9 +186,11 @@ static seq *seq_new(llm *e, sim_req *q)
     seq *s = e->free_seqs;
     if (s) e->free_seqs = s->next;
     else s = fs_xcalloc(1, sizeof *s);
-    int32_t *blocks = s->blocks, cap = s->cap;
+    int32_t *ids = s->ids, cap = s->cap;
+    uint32_t *gens = s->gens;
     memset(s, 0, sizeof *s);
-    s->blocks = blocks;
+    s->ids = ids;
+    s->gens = gens;
     s->cap = cap;
     s->q = q;
     s->prompt = q->r.input_tokens;
@@ -215,7 +266,7 @@ static void preempt(llm *e, int32_t victim)
     seq *s = e->running[victim];
     memmove(&e->running[victim], &e->running[victim + 1], (size_t)(e->nrun - victim - 1) * sizeof *e->running);
     e->nrun--;
-    free_blocks(e, s);
+    free_blocks(e, s, true);
     s->computed = 0;
     s->sched = 0;
     s->q->preemptions++;
@@ -273,7 +324,7 @@ static bool schedule(llm *e, st_batch *b)
             if (v < i) i--;
         }
         if (self) break;
-        for (int32_t k = 0; k < need; k++) push_block(s, kv_alloc(&e->kv));
+        grow_blocks(e, s, s->nblocks + need);
         s->sched = n;
         budget -= n;
     }
@@ -289,13 +340,15 @@ static bool schedule(llm *e, st_batch *b)
                 n = budget;
             }
             wait_pop(e);
-            for (int32_t k = 0; k < hit; k++) {
+            reserve_ids(s, hit);
+            for (int32_t k = 0; k < hit; k++) { /* writes ids[k]: handles past k are still read */
                 int32_t blk = cached_block(e, s, k);
                 kv_touch(&e->kv, blk);
-                push_block(s, blk); /* writes index k: kept ids past k are still read above */
+                s->ids[k] = blk;
             }
-            s->kept = 0;
-            s->hashed = hit;
+            s->nblocks = s->nids = hit;
+            s->nkept = 0;
+            s->hashed = hit < shared_blocks(e, s) ? hit : shared_blocks(e, s);
             s->computed = hit * bs;
             if (s->q->kv_tokens > s->computed) { /* KV that came from a prefill replica */
                 s->computed = s->q->kv_tokens;
@@ -303,8 +356,7 @@ static bool schedule(llm *e, st_batch *b)
             }
             if (s->q->start < 0) s->q->start = sim_now(e->base.sim);
             if (s->q->preemptions == 0) s->q->cached_tokens = hit * bs;
-            int32_t more = blocks_for(e, s->computed + n) - s->nblocks;
-            for (int32_t k = 0; k < more; k++) push_block(s, kv_alloc(&e->kv));
+            grow_blocks(e, s, blocks_for(e, s->computed + n));
             s->sched = n;
             budget -= n;
             run_push(e, s);
@@ -336,7 +388,7 @@ static void finish(llm *e, int32_t i, fs_time t)
     seq *s = e->running[i];
     memmove(&e->running[i], &e->running[i + 1], (size_t)(e->nrun - i - 1) * sizeof *e->running);
     e->nrun--;
-    free_blocks(e, s);
+    free_blocks(e, s, false);
     sim_req *q = s->q;
     seq_free(e, s);
     sim_done(e->base.sim, q, t);
@@ -348,7 +400,7 @@ static void hand_off(llm *e, int32_t i, fs_time t)
     seq *s = e->running[i];
     memmove(&e->running[i], &e->running[i + 1], (size_t)(e->nrun - i - 1) * sizeof *e->running);
     e->nrun--;
-    free_blocks(e, s);
+    free_blocks(e, s, false);
     sim_req *q = s->q;
     q->generated = s->generated;
     q->last_token = s->last_token;
@@ -467,10 +519,15 @@ static void plan_run(llm *e, const st_batch *b, fs_time t0)
  * advance every sequence by j tokens, account inter-token gaps and busy time. */
 static void apply_run(llm *e, int32_t j)
 {
-    int32_t bs = e->p.block_size;
-    for (int32_t k = 1, r = bs - 1; k < j; k++, r = r == 0 ? bs - 1 : r - 1)
-        for (int32_t i = e->residue_head[r]; i >= 0; i = e->residue_next[i])
-            push_block(e->running[i], kv_alloc(&e->kv));
+    /* iterations 2..j took blocks for decode tokens: private, so anonymous, and in one go */
+    int32_t taken = 0;
+    for (int32_t i = 0; i < e->nrun; i++) {
+        seq *s = e->running[i];
+        int32_t more = blocks_for(e, s->computed + j) - s->nblocks;
+        s->nblocks += more;
+        taken += more;
+    }
+    kv_take(&e->kv, taken);
     fs_time t0 = e->iter_start;
     for (int32_t i = 0; i < e->nrun; i++) {
         seq *s = e->running[i];
@@ -600,17 +657,20 @@ static void llm_free(replica *r)
 {
     llm *e = (llm *)r;
     for (int32_t i = 0; i < e->nrun; i++) {
-        free(e->running[i]->blocks);
+        free(e->running[i]->ids);
+        free(e->running[i]->gens);
         free(e->running[i]);
     }
     for (seq *s = e->wait_head, *n; s; s = n) {
         n = s->next;
-        free(s->blocks);
+        free(s->ids);
+        free(s->gens);
         free(s);
     }
     for (seq *s = e->free_seqs, *n; s; s = n) {
         n = s->next;
-        free(s->blocks);
+        free(s->ids);
+        free(s->gens);
         free(s);
     }
     free(e->running);
