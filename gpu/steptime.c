@@ -99,14 +99,13 @@ static double attention(const st_model *m, double pairs, double kv_tokens, doubl
 #define ATTN_MAX_SPLITS 32.0
 
 /* The constants of one decode-attention call over `batch` sequences (heads, KV heads and head
- * size per GPU), so that a call over a total context ctx costs attn_eval(a, ctx). */
-typedef struct attn_consts {
-    double kc;         /* compute seconds per context token */
-    double kb1, kb0;   /* memory seconds per context token, and for the queries and outputs */
-    double inv_split;  /* 1 / (batch x split size): ctx x inv_split is the splits per sequence */
-    double share_per_split; /* bandwidth share of one split per sequence and KV head */
-    double call;       /* fixed seconds per call */
-} attn_consts;
+ * size per GPU), so that a call over a total context ctx costs attn_eval(a, ctx). The split count
+ * is an integer function of the integer total context, and the bandwidth share is kept as its
+ * inverse per split count: cheap to evaluate iteration after iteration, and exact. */
+/* attn_consts (declared in steptime.h): kc, compute seconds per context token; kb1 and kb0,
+ * memory seconds per context token and for the queries and outputs; per_split, context tokens
+ * per split over the whole batch (batch x split size); inv_share[k], 1 / bandwidth share with k
+ * splits per sequence; call, fixed seconds per call. */
 
 static void attn_prepare(const st_model *m, double batch, double heads, double kv_heads, double head_dim,
                          attn_consts *a)
@@ -116,19 +115,18 @@ static void attn_prepare(const st_model *m, double batch, double heads, double k
     a->kc = 4 * heads * head_dim / (m->attn_peak * p->attn_eff);
     a->kb1 = 2 * kv_heads * head_dim * m->kv_bytes / bw;
     a->kb0 = batch * 2 * heads * head_dim * ACT_BYTES / bw;
-    a->inv_split = 1 / (batch * ATTN_SPLIT_TOKENS);
-    a->share_per_split = batch * kv_heads / (m->sms * p->attn_sm_share);
+    a->per_split = (int64_t)(batch * ATTN_SPLIT_TOKENS);
+    double per = batch * kv_heads / (m->sms * p->attn_sm_share);
+    for (int k = 1; k <= (int)ATTN_MAX_SPLITS; k++) a->inv_share[k] = k * per >= 1 ? 1.0 : 1 / (k * per);
+    a->inv_share[0] = a->inv_share[1];
     a->call = (p->attn_us + p->attn_seq_us * batch) * 1e-6;
 }
 
 static inline double attn_eval(const attn_consts *a, double ctx)
 {
-    double splits = ceil(ctx * a->inv_split);
-    if (splits < 1) splits = 1;
-    if (splits > ATTN_MAX_SPLITS) splits = ATTN_MAX_SPLITS;
-    double share = splits * a->share_per_split;
-    if (share > 1) share = 1;
-    double c = ctx * a->kc, b = (ctx * a->kb1 + a->kb0) / share;
+    int64_t splits = ((int64_t)ctx + a->per_split - 1) / a->per_split;
+    if (splits > (int64_t)ATTN_MAX_SPLITS) splits = (int64_t)ATTN_MAX_SPLITS;
+    double c = ctx * a->kc, b = (ctx * a->kb1 + a->kb0) * a->inv_share[splits];
     return (c > b ? c : b) + a->call;
 }
 
@@ -203,23 +201,13 @@ void st_prepare(const st_model *m, const st_batch *b, st_prepared *p)
     p->decodes = b->decodes;
     p->cpu = (g->cpu_step_us + g->cpu_seq_us * b->seqs) * 1e-6;
     p->async = m->cfg.async_scheduling;
-    attn_consts a;
-    attn_prepare(m, b->decodes > 0 ? b->decodes : 1, m->q_heads, m->kv_heads, m->head_dim, &a);
-    p->kc = a.kc;
-    p->kb1 = a.kb1;
-    p->kb0 = a.kb0;
-    p->inv_split = a.inv_split;
-    p->share_per_split = a.share_per_split;
-    p->call = a.call;
+    attn_prepare(m, b->decodes > 0 ? b->decodes : 1, m->q_heads, m->kv_heads, m->head_dim, &p->attn);
 }
 
 fs_time st_step_at(const st_prepared *p, double decode_ctx)
 {
     double gpu = p->fixed;
-    if (p->decodes > 0) {
-        attn_consts a = {p->kc, p->kb1, p->kb0, p->inv_split, p->share_per_split, p->call};
-        gpu += p->layers * attn_eval(&a, decode_ctx);
-    }
+    if (p->decodes > 0) gpu += p->layers * attn_eval(&p->attn, decode_ctx);
     double step = p->async ? (gpu > p->cpu ? gpu : p->cpu) : gpu + p->cpu;
     return (fs_time)(step * 1e9 + 0.5); /* step > 0: rounds half up */
 }

@@ -76,12 +76,18 @@ void st_model_init(st_model *m, const st_config *cfg);
 int st_capture_size(int tokens, int max_capture);
 
 /* A batch shape prepared for repeated evaluation at growing decode contexts. */
+typedef struct attn_consts attn_consts;
 typedef struct st_prepared {
     double fixed;                 /* GPU seconds of everything but decode attention */
     double layers, cpu;
     int32_t decodes;
     bool async;
-    double kc, kb1, kb0, inv_split, share_per_split, call; /* decode attention per layer */
+    struct attn_consts {          /* decode attention per layer (see steptime.c) */
+        double kc, kb1, kb0;
+        int64_t per_split;
+        double inv_share[33];
+        double call;
+    } attn;
 } st_prepared;
 
 fs_time st_step(const st_model *m, const st_batch *b);

@@ -540,7 +540,7 @@ static void apply_run(llm *e, int32_t j)
         s->last_token = e->ends[j - 1];
         register_full(e, s);
     }
-    for (int32_t k = 1; k < j; k++) sim_itl(e->base.sim, e->ends[k] - e->ends[k - 1], (uint64_t)e->run_D);
+    sim_itl_run(e->base.sim, e->ends, j, (uint64_t)e->run_D);
     e->base.busy_ns += e->ends[j - 1] - t0;
 }
 
