@@ -1,6 +1,7 @@
 #include "steptime.h"
 
 #include <math.h>
+#include <string.h>
 
 #define ACT_BYTES 2.0 /* activations stay bf16 whatever the weights */
 
@@ -11,6 +12,7 @@ void st_model_init(st_model *m, const st_config *cfg)
     const model_spec *md = cfg->model;
     const gpu_spec *g = cfg->gpu;
     double tp = cfg->tp;
+    memset(m, 0, sizeof *m);
     m->cfg = *cfg;
     if (m->cfg.compute_share <= 0) m->cfg.compute_share = 1;
     if (m->cfg.bandwidth_share <= 0) m->cfg.bandwidth_share = 1;
@@ -116,8 +118,10 @@ static void attn_prepare(const st_model *m, double batch, double heads, double k
     a->kb1 = 2 * kv_heads * head_dim * m->kv_bytes / bw;
     a->kb0 = batch * 2 * heads * head_dim * ACT_BYTES / bw;
     a->per_split = (int64_t)(batch * ATTN_SPLIT_TOKENS);
-    double per = batch * kv_heads / (m->sms * p->attn_sm_share);
-    for (int k = 1; k <= (int)ATTN_MAX_SPLITS; k++) a->inv_share[k] = k * per >= 1 ? 1.0 : 1 / (k * per);
+    a->per = batch * kv_heads / (m->sms * p->attn_sm_share);
+    int k = 1;
+    for (; k <= (int)ATTN_MAX_SPLITS && k * a->per < 1; k++) a->inv_share[k] = 1 / (k * a->per);
+    for (; k <= (int)ATTN_MAX_SPLITS; k++) a->inv_share[k] = 1.0; /* saturated */
     a->inv_share[0] = a->inv_share[1];
     a->call = (p->attn_us + p->attn_seq_us * batch) * 1e-6;
 }
@@ -196,7 +200,15 @@ double st_step_fixed(const st_model *m, const st_batch *b)
 void st_prepare(const st_model *m, const st_batch *b, st_prepared *p)
 {
     const gpu_perf *g = &m->cfg.gpu->perf;
-    p->fixed = st_step_fixed(m, b);
+    /* a decode-only batch's fixed part depends only on its size: remembered per size */
+    bool plain = b->prefill_tokens == 0 && b->logits == b->decodes && b->seqs == b->decodes && b->decodes > 0 &&
+                 b->decodes < ST_MEMO;
+    if (plain && m->memo[b->decodes] != 0) {
+        p->fixed = m->memo[b->decodes];
+    } else {
+        p->fixed = st_step_fixed(m, b);
+        if (plain) ((st_model *)m)->memo[b->decodes] = p->fixed;
+    }
     p->layers = m->layers;
     p->decodes = b->decodes;
     p->cpu = (g->cpu_step_us + g->cpu_seq_us * b->seqs) * 1e-6;

@@ -22,7 +22,8 @@
  * gets bit-identical results: st_step_at(&p, ctx) == st_step(m, batch with decode_ctx = ctx).
  *
  * Ownership: st_model holds pointers to the catalog entries it was made from; they must outlive
- * it. It is plain data (no allocation), initialised by st_model_init.
+ * it. It is plain data (no allocation), initialised by st_model_init; st_prepare fills its memo
+ * of decode-only batches (a cache of st_step_fixed: results are the same with or without it).
  */
 #ifndef FS_STEPTIME_H
 #define FS_STEPTIME_H
@@ -57,6 +58,8 @@ typedef struct st_model {
     double peak, attn_peak, bw, link_bw; /* FLOP/s, B/s after shares */
     double sms;                          /* streaming multiprocessors this replica gets */
     int layers;
+#define ST_MEMO 1025
+    double memo[ST_MEMO]; /* st_step_fixed of decode-only batches by size (0: not yet) */
 } st_model;
 
 /* One iteration's batch, summarised. */
@@ -83,7 +86,7 @@ typedef struct st_prepared {
     int32_t decodes;
     bool async;
     struct attn_consts {          /* decode attention per layer (see steptime.c) */
-        double kc, kb1, kb0;
+        double kc, kb1, kb0, per;
         int64_t per_split;
         double inv_share[33];
         double call;

@@ -247,6 +247,10 @@ static const bad_case bad_cases[] = {
     {"disaggregation pools too big for the fleet", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'H100', 'count': 3}], "
      "'deployments': [{'model': 'llama-3.1-8b', 'kind': 'llm', 'disaggregation': {'prefill_replicas': 2, "
      "'decode_replicas': 2}}], " WL "}", "fleet[0]", 0, 0, {"deployments need 4 GPUs of type H100-SXM", NULL}},
+    {"llm chunked prefill off with a small budget", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'H100', 'count': 1}], "
+     "'deployments': [{'model': 'llama-3.1-8b', 'kind': 'llm', 'engine': {'enable_chunked_prefill': false, "
+     "'max_num_batched_tokens': 2048, 'max_model_len': 8192}}], " WL "}", "deployments[0].engine.max_num_batched_tokens",
+     0, 0, {"expected at least max_model_len (8192) when enable_chunked_prefill is false", "got 2048", NULL}},
     {"llm engine unknown key", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'H100', 'count': 1}], 'deployments': "
      "[{'model': 'llama-3.1-8b', 'kind': 'llm', 'engine': {'max_num_seq': 5}}], " WL "}",
      "deployments[0].engine.max_num_seq", 0, 0, {"did you mean 'max_num_seqs'?", NULL}},

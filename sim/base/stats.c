@@ -208,6 +208,27 @@ void fs_hist_add_slow(fs_hist *h, int64_t v, uint64_t weight)
     h->last = i;
 }
 
+void fs_hist_add_gaps(fs_hist *h, const int64_t *ends, int32_t n, uint64_t weight)
+{
+    /* consecutive gaps nearly always share a bucket: count them locally, flush on a change */
+    uint64_t same = 0;
+    for (int32_t k = 1; k < n; k++) {
+        int64_t v = ends[k] - ends[k - 1];
+        if (v >= h->lo && v < h->hi) {
+            same += weight;
+            h->sum += v * (int64_t)weight;
+            if (v > h->max) h->max = v;
+            continue;
+        }
+        h->w[h->last] += same;
+        h->total += same;
+        same = 0;
+        fs_hist_add_slow(h, v, weight);
+    }
+    h->w[h->last] += same;
+    h->total += same;
+}
+
 /* The value at rank r (0-based); a fractional rank interpolates between neighbours. */
 static double hist_rank(const fs_hist *h, double r)
 {

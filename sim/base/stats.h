@@ -79,6 +79,8 @@ static inline void fs_hist_add(fs_hist *h, int64_t v, uint64_t weight)
     }
     fs_hist_add_slow(h, v, weight);
 }
+/* Add the gaps between consecutive values of ends[0..n), each with `weight`. */
+void fs_hist_add_gaps(fs_hist *h, const int64_t *ends, int32_t n, uint64_t weight);
 double fs_hist_quantile(const fs_hist *h, double q);
 /* Summary with mean, percentiles and max (count = total weight, rounded). */
 void fs_hist_summarize(const fs_hist *h, fs_summary *out);

@@ -275,6 +275,13 @@ static int load_llm(jv_ctx *c, const catalog *cat, json_t *o, const char *p, sim
         jv_get_str(c, e, pe, "kv_cache_dtype", false, "auto", kv_dtypes, &kd) ||
         jv_get_str(c, e, pe, "policy", false, "fcfs", policies, &policy))
         return -1;
+    if (!l->chunked_prefill && tokens < maxlen) {
+        char pt[JV_PATH_MAX];
+        jv_join(pt, pe, "max_num_batched_tokens");
+        return fs_error_at(c->err, c->file, pt, "expected at least max_model_len (%lld) when enable_chunked_prefill "
+                           "is false (a longer prompt could never be scheduled; vLLM refuses this), got %lld",
+                           maxlen, tokens);
+    }
     l->max_num_seqs = (int32_t)seqs;
     l->max_num_batched_tokens = (int32_t)tokens;
     l->max_model_len = (int32_t)maxlen;

@@ -199,7 +199,7 @@ void sim_itl(struct sim *s, fs_time gap, uint64_t weight)
 
 void sim_itl_run(struct sim *s, const fs_time *ends, int32_t n, uint64_t weight)
 {
-    for (int32_t k = 1; k < n; k++) fs_hist_add(&s->itl, ends[k] - ends[k - 1], weight);
+    fs_hist_add_gaps(&s->itl, ends, n, weight);
 }
 
 uint64_t sim_req_uid(const sim_req *q) { return fs_hash64(q->r.id, (uint64_t)q->source + 1); }
