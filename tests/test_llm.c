@@ -4,34 +4,12 @@
 
 #include "catalog.h"
 #include "harness.h"
+#include "rows.h"
 #include "sim.h"
 #include "steptime.h"
 #include "wl.h"
 
 static catalog *cat;
-
-typedef struct rows {
-    sim_request_row *v;
-    size_t n, cap;
-} rows;
-
-static int capture(void *ctx, const sim_request_row *row, fs_error *err)
-{
-    (void)err;
-    rows *r = ctx;
-    if (r->n == r->cap) {
-        r->cap = r->cap ? r->cap * 2 : 256;
-        r->v = realloc(r->v, r->cap * sizeof *r->v);
-    }
-    r->v[r->n++] = *row;
-    return 0;
-}
-
-static int by_id(const void *a, const void *b)
-{
-    uint64_t x = ((const sim_request_row *)a)->id, y = ((const sim_request_row *)b)->id;
-    return (x > y) - (x < y);
-}
 
 static sim_config llm_config(const char *model, const char *gpu, int32_t blocks)
 {

@@ -2,25 +2,9 @@
 #include <stdint.h>
 
 #include "harness.h"
+#include "rows.h"
 #include "sim.h"
 #include "wl.h"
-
-typedef struct rows {
-    sim_request_row *v;
-    size_t n, cap;
-} rows;
-
-static int capture(void *ctx, const sim_request_row *row, fs_error *err)
-{
-    (void)err;
-    rows *r = ctx;
-    if (r->n == r->cap) {
-        r->cap = r->cap ? r->cap * 2 : 1024;
-        r->v = realloc(r->v, r->cap * sizeof *r->v);
-    }
-    r->v[r->n++] = *row;
-    return 0;
-}
 
 static sim_config base_config(void)
 {
@@ -214,12 +198,6 @@ static outcome run_poisson(uint64_t seed, enum sim_router router, uint32_t repli
     return o;
 }
 
-static int cmp_id(const void *a, const void *b)
-{
-    uint64_t x = ((const sim_request_row *)a)->id, y = ((const sim_request_row *)b)->id;
-    return (x > y) - (x < y);
-}
-
 static void test_same_seed_identical_results(void)
 {
     outcome a = run_poisson(3, SIM_ROUTER_RANDOM, 4, 32), b = run_poisson(3, SIM_ROUTER_RANDOM, 4, 32);
@@ -246,7 +224,7 @@ static void test_router_swap_keeps_requests(void)
     outcome o[5];
     for (int k = 0; k < 4; k++) o[k] = run_poisson(9, routers[k], 4, 32);
     o[4] = run_poisson(9, SIM_ROUTER_ROUND_ROBIN, 6, 32); /* a bigger fleet, same traffic */
-    for (int k = 0; k < 5; k++) qsort(o[k].r.v, o[k].r.n, sizeof *o[k].r.v, cmp_id);
+    for (int k = 0; k < 5; k++) qsort(o[k].r.v, o[k].r.n, sizeof *o[k].r.v, by_id);
     size_t differ = 0;
     for (int k = 1; k < 5; k++) {
         CHECK_INT(o[k].r.n, o[0].r.n);

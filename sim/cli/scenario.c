@@ -67,6 +67,18 @@ static int load_empirical(jv_ctx *c, json_t *o, const char *p, bool input, wl_le
 }
 #define MAX_TOKENS 1e9
 
+/* A length spec's min and max (required, or 1 and MAX_TOKENS by default), max >= min. */
+static int get_bounds(jv_ctx *c, json_t *o, const char *p, bool required, wl_len_spec *out)
+{
+    if (jv_get_num(c, o, p, "min", required, 1, 1, false, MAX_TOKENS, &out->min) ||
+        jv_get_num(c, o, p, "max", required, MAX_TOKENS, 1, false, MAX_TOKENS, &out->max))
+        return -1;
+    if (out->max >= out->min) return 0;
+    char pm[JV_PATH_MAX];
+    jv_join(pm, p, "max");
+    return fs_error_at(c->err, c->file, pm, "expected a number >= min (%g), got %g", out->min, out->max);
+}
+
 static int load_len(jv_ctx *c, json_t *wl, const char *path, const char *key, wl_len_spec *out, scenario *sc)
 {
     char p[JV_PATH_MAX];
@@ -85,32 +97,14 @@ static int load_len(jv_ctx *c, json_t *wl, const char *path, const char *key, wl
     case WL_DIST_FIXED:
         return jv_get_num(c, o, p, "value", false, 1, 1, false, MAX_TOKENS, &out->value);
     case WL_DIST_UNIFORM:
-        if (jv_get_num(c, o, p, "min", true, 0, 1, false, MAX_TOKENS, &out->min) ||
-            jv_get_num(c, o, p, "max", true, 0, 1, false, MAX_TOKENS, &out->max))
-            return -1;
-        if (out->max < out->min) {
-            char pm[JV_PATH_MAX];
-            jv_join(pm, p, "max");
-            return fs_error_at(c->err, c->file, pm, "expected a number >= min (%g), got %g", out->min, out->max);
-        }
-        return 0;
+        return get_bounds(c, o, p, true, out);
     case WL_DIST_EMPIRICAL:
-        if (jv_get_num(c, o, p, "min", false, 1, 1, false, MAX_TOKENS, &out->min) ||
-            jv_get_num(c, o, p, "max", false, MAX_TOKENS, 1, false, MAX_TOKENS, &out->max))
-            return -1;
-        return load_empirical(c, o, p, strcmp(key, "input") == 0, out, sc);
+        return get_bounds(c, o, p, false, out) || load_empirical(c, o, p, strcmp(key, "input") == 0, out, sc);
     case WL_DIST_LOGNORMAL:
-        if (jv_get_num(c, o, p, "mean", true, 0, 0, true, MAX_TOKENS, &out->mean) ||
-            jv_get_num(c, o, p, "cv", false, 1, 0, true, 100, &out->cv) ||
-            jv_get_num(c, o, p, "min", false, 1, 1, false, MAX_TOKENS, &out->min) ||
-            jv_get_num(c, o, p, "max", false, MAX_TOKENS, 1, false, MAX_TOKENS, &out->max))
-            return -1;
-        if (out->max < out->min) {
-            char pm[JV_PATH_MAX];
-            jv_join(pm, p, "max");
-            return fs_error_at(c->err, c->file, pm, "expected a number >= min (%g), got %g", out->min, out->max);
-        }
-        return 0;
+        return jv_get_num(c, o, p, "mean", true, 0, 0, true, MAX_TOKENS, &out->mean) ||
+                       jv_get_num(c, o, p, "cv", false, 1, 0, true, 100, &out->cv) || get_bounds(c, o, p, false, out)
+                   ? -1
+                   : 0;
     }
     return 0;
 }
