@@ -128,10 +128,7 @@ static void attn_prepare(const st_model *m, double batch, double heads, double k
 
 static inline double attn_eval(const attn_consts *a, double ctx)
 {
-    int64_t splits = ((int64_t)ctx + a->per_split - 1) / a->per_split;
-    if (splits > (int64_t)ATTN_MAX_SPLITS) splits = (int64_t)ATTN_MAX_SPLITS;
-    double c = ctx * a->kc, b = (ctx * a->kb1 + a->kb0) * a->inv_share[splits];
-    return (c > b ? c : b) + a->call;
+    return st_attn_eval(a, ctx, st_splits(a, ctx));
 }
 
 double st_attention_decode_op(const st_model *m, double batch, double ctx, double heads, double kv_heads,
@@ -214,14 +211,6 @@ void st_prepare(const st_model *m, const st_batch *b, st_prepared *p)
     p->cpu = (g->cpu_step_us + g->cpu_seq_us * b->seqs) * 1e-6;
     p->async = m->cfg.async_scheduling;
     attn_prepare(m, b->decodes > 0 ? b->decodes : 1, m->q_heads, m->kv_heads, m->head_dim, &p->attn);
-}
-
-fs_time st_step_at(const st_prepared *p, double decode_ctx)
-{
-    double gpu = p->fixed;
-    if (p->decodes > 0) gpu += p->layers * attn_eval(&p->attn, decode_ctx);
-    double step = p->async ? (gpu > p->cpu ? gpu : p->cpu) : gpu + p->cpu;
-    return (fs_time)(step * 1e9 + 0.5); /* step > 0: rounds half up */
 }
 
 fs_time st_step(const st_model *m, const st_batch *b)

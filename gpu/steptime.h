@@ -95,7 +95,35 @@ typedef struct st_prepared {
 
 fs_time st_step(const st_model *m, const st_batch *b);
 void st_prepare(const st_model *m, const st_batch *b, st_prepared *p);
-fs_time st_step_at(const st_prepared *p, double decode_ctx);
+
+/* Splits per sequence for a total decode context ctx (an integer held in a double): the ceiling of
+ * ctx / per_split, at most 32. A caller stepping ctx up may track it incrementally instead. */
+static inline int64_t st_splits(const struct attn_consts *a, double ctx)
+{
+    int64_t s = ((int64_t)ctx + a->per_split - 1) / a->per_split;
+    return s > 32 ? 32 : s;
+}
+
+/* Decode attention of one layer at total context ctx with `splits` splits per sequence. */
+static inline double st_attn_eval(const struct attn_consts *a, double ctx, int64_t splits)
+{
+    double c = ctx * a->kc, b = (ctx * a->kb1 + a->kb0) * a->inv_share[splits];
+    return (c > b ? c : b) + a->call;
+}
+
+/* The iteration time at total decode context ctx (splits = st_splits(&p->attn, ctx)). */
+static inline fs_time st_step_at_splits(const st_prepared *p, double decode_ctx, int64_t splits)
+{
+    double gpu = p->fixed;
+    if (p->decodes > 0) gpu += p->layers * st_attn_eval(&p->attn, decode_ctx, splits);
+    double step = p->async ? (gpu > p->cpu ? gpu : p->cpu) : gpu + p->cpu;
+    return (fs_time)(step * 1e9 + 0.5); /* step > 0: rounds half up */
+}
+
+static inline fs_time st_step_at(const st_prepared *p, double decode_ctx)
+{
+    return st_step_at_splits(p, decode_ctx, p->decodes > 0 ? st_splits(&p->attn, decode_ctx) : 0);
+}
 double st_step_fixed(const st_model *m, const st_batch *b); /* GPU seconds, all but decode attention */
 
 /* Single operators on raw shapes (for validating against measured kernels). Seconds. */

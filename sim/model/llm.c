@@ -500,14 +500,20 @@ static void plan_run(llm *e, const st_batch *b, fs_time t0)
     }
     fs_time t = t0;
     int32_t k = 0;
+    /* the split count, tracked as ctx grows: the same integer st_splits computes by division */
+    int64_t splits = st_splits(&p.attn, ctx), next = splits * p.attn.per_split;
     for (; k < left; k++) {
         if (k > 0) {
             /* iteration k+1: sequences with (computed0 + k) % bs == 0, residue r = (bs - k) % bs */
             r = r == 0 ? bs - 1 : r - 1;
             if (counts[r] > free_blocks_left) break;
             free_blocks_left -= counts[r];
+            while ((int64_t)ctx > next && splits < 32) {
+                splits++;
+                next += p.attn.per_split;
+            }
         }
-        t += st_step_at(&p, ctx);
+        t += st_step_at_splits(&p, ctx, splits);
         e->ends[k] = t;
         ctx += D;
     }
