@@ -18,6 +18,7 @@
  * one-event-per-iteration path uses, so both give the same integer-nanosecond timestamps
  * (fast_forward = false forces the latter; tests compare the two).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,9 +27,13 @@
 
 #define LLM_MAX_BLOCK 256 /* largest block_size (vLLM offers 8 to 128) */
 /* A run is planned at most this many iterations ahead: an arrival cuts it, and what was planned
- * past the cut is thrown away. At the end of a chunk the replica simply schedules again (the
- * same batch). */
-#define LLM_PLAN_CHUNK 128
+ * past the cut is thrown away; at the end of a chunk the replica simply schedules again (the same
+ * batch). The chunk follows the replica's arrival spacing: about sqrt(2 x iterations between
+ * arrivals x cost of a wake-up in iterations), which balances waste against wake-ups. Only speed
+ * depends on it, never a result. */
+#define LLM_PLAN_CHUNK 256
+#define LLM_PLAN_MIN 16
+#define LLM_WAKE_COST 50.0 /* a wake-up costs about as much as this many planned iterations */
 
 typedef struct seq {
     sim_req *q;
@@ -75,6 +80,8 @@ typedef struct llm {
     int32_t residue_head[LLM_MAX_BLOCK];  /* per residue of computed mod block_size: */
     int32_t *residue_next, residue_cap;   /* running indices, in running order */
     bool new_head;                        /* the last submitted request heads the waiting queue */
+    fs_time last_arrival;
+    double arrival_gap;                   /* smoothed time between arrivals, ns */
 } llm;
 
 static inline int32_t num_tokens(const seq *s) { return s->prompt + s->generated; }
@@ -152,8 +159,14 @@ static void free_blocks(llm *e, seq *s, bool preempted)
 {
     int32_t ns = shared_blocks(e, s), full = preempted && e->p.prefix_caching ? s->computed / e->p.block_size : 0;
     if (preempted) reserve_ids(s, s->nblocks);
-    int32_t anon = 0;
-    for (int32_t i = s->nblocks; i-- > 0;) {
+    int32_t anon = 0, i = s->nblocks;
+    if (full <= s->nids) { /* the anonymous tail holds no content worth a name: one run */
+        anon = s->nblocks - s->nids;
+        if (preempted)
+            for (int32_t k = s->nids; k < s->nblocks; k++) s->ids[k] = -1;
+        i = s->nids;
+    }
+    while (i-- > 0) {
         if (i >= s->nids) {
             if (i < full) { /* its own content: give it a name, keep a handle */
                 kv_put(&e->kv, anon);
@@ -500,6 +513,7 @@ static void plan_run(llm *e, const st_batch *b, fs_time t0)
     }
     fs_time t = t0;
     int32_t k = 0;
+    bool sized = false;
     /* the split count, tracked as ctx grows: the same integer st_splits computes by division */
     int64_t splits = st_splits(&p.attn, ctx), next = splits * p.attn.per_split;
     for (; k < left; k++) {
@@ -516,6 +530,12 @@ static void plan_run(llm *e, const st_batch *b, fs_time t0)
         t += st_step_at_splits(&p, ctx, splits);
         e->ends[k] = t;
         ctx += D;
+        if (!sized) { /* size the chunk by the first iteration's length */
+            sized = true;
+            double gap = e->arrival_gap / (double)(t - t0), c = sqrt(2 * gap * LLM_WAKE_COST);
+            int32_t limit = c < LLM_PLAN_MIN ? LLM_PLAN_MIN : c > LLM_PLAN_CHUNK ? LLM_PLAN_CHUNK : (int32_t)c;
+            if (e->arrival_gap > 0 && limit < left) left = limit;
+        }
     }
     e->run_len = k;
     e->run_D = D;
@@ -602,6 +622,12 @@ static void llm_submit(replica *r, sim_req *q)
         sim_reject(r->sim, q, sim_now(r->sim));
         return;
     }
+    fs_time now = sim_now(r->sim);
+    if (e->last_arrival > 0 || now > 0) {
+        double gap = (double)(now - e->last_arrival);
+        e->arrival_gap = e->arrival_gap > 0 ? 0.9 * e->arrival_gap + 0.1 * gap : gap;
+    }
+    e->last_arrival = now;
     seq *s = seq_new(e, q);
     wait_add(e, s);
     e->new_head = e->wait_head == s;
@@ -643,7 +669,8 @@ static uint32_t llm_free_slots(const replica *r)
 static uint32_t llm_waiting(const replica *r) { return ((const llm *)r)->nwait; }
 static uint32_t llm_running(const replica *r) { return (uint32_t)((const llm *)r)->nrun; }
 
-/* Blocks in use now; inside a run, those the iterations finished by now have taken. */
+/* Blocks in use now. Inside a run: those of the iteration in progress (as at a step, whose blocks
+ * are taken when it starts), so that the value does not depend on where runs begin. */
 static void llm_kv_usage(replica *r, uint64_t *used, uint64_t *total)
 {
     llm *e = (llm *)r;
@@ -652,6 +679,7 @@ static void llm_kv_usage(replica *r, uint64_t *used, uint64_t *total)
         fs_time now = sim_now(r->sim);
         int32_t j = 0, bs = e->p.block_size;
         while (j < e->run_len && e->ends[j] <= now) j++;
+        if (j < e->run_len) j++; /* the iteration in progress */
         for (int32_t res = 0; j > 1 && res < bs; res++) /* iterations 2..j allocate per residue */
             u += (uint64_t)residue_count(e, res) * (uint64_t)((res + j - 1) / bs);
     }
