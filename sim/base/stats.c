@@ -210,23 +210,33 @@ void fs_hist_add_slow(fs_hist *h, int64_t v, uint64_t weight)
 
 void fs_hist_add_gaps(fs_hist *h, const int64_t *ends, int32_t n, uint64_t weight)
 {
-    /* consecutive gaps nearly always share a bucket: count them locally, flush on a change */
+    /* consecutive gaps nearly always share a bucket: count them in registers, flush on a change;
+     * the sum of the gaps telescopes */
+    if (n < 2) return;
+    h->sum += (ends[n - 1] - ends[0]) * (int64_t)weight;
+    int64_t lo = h->lo, hi = h->hi, max = h->max;
     uint64_t same = 0;
     for (int32_t k = 1; k < n; k++) {
         int64_t v = ends[k] - ends[k - 1];
-        if (v >= h->lo && v < h->hi) {
+        if (v >= lo && v < hi) {
             same += weight;
-            h->sum += v * (int64_t)weight;
-            if (v > h->max) h->max = v;
+            if (v > max) max = v;
             continue;
         }
         h->w[h->last] += same;
         h->total += same;
         same = 0;
+        h->max = max;
+        int64_t sum = h->sum;
         fs_hist_add_slow(h, v, weight);
+        h->sum = sum; /* already counted above */
+        lo = h->lo;
+        hi = h->hi;
+        max = h->max;
     }
     h->w[h->last] += same;
     h->total += same;
+    h->max = max;
 }
 
 /* The value at rank r (0-based); a fractional rank interpolates between neighbours. */

@@ -82,6 +82,8 @@ typedef struct llm {
     bool new_head;                        /* the last submitted request heads the waiting queue */
     fs_time last_arrival;
     double arrival_gap;                   /* smoothed time between arrivals, ns */
+    st_prepared prep;                     /* the last decode-only shape prepared, for prep_D decodes */
+    int32_t prep_D;
 } llm;
 
 static inline int32_t num_tokens(const seq *s) { return s->prompt + s->generated; }
@@ -501,8 +503,12 @@ static void plan_run(llm *e, const st_batch *b, fs_time t0)
     residue_index(e);
     int32_t counts[LLM_MAX_BLOCK];
     for (int32_t r = 0; r < bs; r++) counts[r] = residue_count(e, r);
-    st_prepared p;
-    st_prepare(&e->model, b, &p);
+    /* a run's batch is decode-only: its shape depends on D alone, so reuse the last one */
+    if (e->prep_D != D) {
+        st_prepare(&e->model, b, &e->prep);
+        e->prep_D = D;
+    }
+    const st_prepared *pp = &e->prep;
     double ctx = b->decode_ctx;
     int32_t free_blocks_left = kv_free_count(&e->kv), r = 0;
     if (left > LLM_PLAN_CHUNK) left = LLM_PLAN_CHUNK;
@@ -511,31 +517,31 @@ static void plan_run(llm *e, const st_batch *b, fs_time t0)
         e->ends = fs_xgrow(e->ends, &cap, (size_t)left, sizeof *e->ends);
         e->ends_cap = (int32_t)cap;
     }
-    fs_time t = t0;
-    int32_t k = 0;
-    bool sized = false;
     /* the split count, tracked as ctx grows: the same integer st_splits computes by division */
-    int64_t splits = st_splits(&p.attn, ctx), next = splits * p.attn.per_split;
+    int64_t splits = st_splits(&pp->attn, ctx), next = splits * pp->attn.per_split;
+    /* iteration 1 (its blocks are taken), then size the chunk by its length */
+    fs_time t = t0 + st_step_at_splits(pp, ctx, splits);
+    e->ends[0] = t;
+    ctx += D;
+    double gap = e->arrival_gap / (double)(t - t0), c = sqrt(2 * gap * LLM_WAKE_COST);
+    int32_t limit = c < LLM_PLAN_MIN ? LLM_PLAN_MIN : c > LLM_PLAN_CHUNK ? LLM_PLAN_CHUNK : (int32_t)c;
+    if (e->arrival_gap > 0 && limit < left) left = limit;
+    /* the hot loop: everything in locals, so the stores to ends[] alias nothing it reads */
+    const st_prepared lp = *pp;
+    fs_time *ends = e->ends;
+    int32_t k = 1;
     for (; k < left; k++) {
-        if (k > 0) {
-            /* iteration k+1: sequences with (computed0 + k) % bs == 0, residue r = (bs - k) % bs */
-            r = r == 0 ? bs - 1 : r - 1;
-            if (counts[r] > free_blocks_left) break;
-            free_blocks_left -= counts[r];
-            while ((int64_t)ctx > next && splits < 32) {
-                splits++;
-                next += p.attn.per_split;
-            }
+        /* iteration k+1: sequences with (computed0 + k) % bs == 0, residue r = (bs - k) % bs */
+        r = r == 0 ? bs - 1 : r - 1;
+        if (counts[r] > free_blocks_left) break;
+        free_blocks_left -= counts[r];
+        while ((int64_t)ctx > next && splits < 32) {
+            splits++;
+            next += lp.attn.per_split;
         }
-        t += st_step_at_splits(&p, ctx, splits);
-        e->ends[k] = t;
+        t += st_step_at_splits(&lp, ctx, splits);
+        ends[k] = t;
         ctx += D;
-        if (!sized) { /* size the chunk by the first iteration's length */
-            sized = true;
-            double gap = e->arrival_gap / (double)(t - t0), c = sqrt(2 * gap * LLM_WAKE_COST);
-            int32_t limit = c < LLM_PLAN_MIN ? LLM_PLAN_MIN : c > LLM_PLAN_CHUNK ? LLM_PLAN_CHUNK : (int32_t)c;
-            if (e->arrival_gap > 0 && limit < left) left = limit;
-        }
     }
     e->run_len = k;
     e->run_D = D;
