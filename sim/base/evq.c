@@ -165,20 +165,45 @@ static void heapify(keyvec *v)
 
 /* ---- epochs ---- */
 
-/* Lay a new epoch over the overflow keys (near and all buckets are empty). */
+static int cmp_time(const void *a, const void *b)
+{
+    fs_time x = *(const fs_time *)a, y = *(const fs_time *)b;
+    return (x > y) - (x < y);
+}
+
+/* Bucket width for n pending keys: from the spread of the middle 80% of a sample of their times
+ * (64 keys evenly spaced in the array: deterministic), so that a few far-future events do not
+ * stretch every bucket; or from min..max when that spread is 0 or there are few keys. */
+static uint64_t epoch_width(const evq *q, size_t n, size_t nb)
+{
+    uint64_t span = (uint64_t)q->over_max - (uint64_t)q->over_min + 1;
+    uint64_t width = span / nb + (span % nb != 0);
+    if (n < 256) return width;
+    fs_time t[64];
+    for (size_t i = 0; i < 64; i++) t[i] = key_time(q->overflow.v[i * (n / 64)]);
+    qsort(t, 64, sizeof *t, cmp_time);
+    uint64_t middle = (uint64_t)(t[57] - t[6]); /* about the 10th to 90th percentile */
+    uint64_t w = middle / (nb * 8 / 10);
+    return w > 0 && w < width ? w : width;
+}
+
+/* Lay a new epoch over the overflow keys (near and all buckets are empty). Keys past the epoch
+ * (rare outliers) stay in the overflow for the next one. */
 static void new_epoch(evq *q)
 {
     size_t n = q->overflow.n;
     size_t nb = n / EVQ_PER_BUCKET;
     if (nb < 1) nb = 1;
     if (nb > EVQ_MAX_BUCKETS) nb = EVQ_MAX_BUCKETS;
+    uint64_t width = epoch_width(q, n, nb);
+    uint64_t span = (uint64_t)q->over_max - (uint64_t)q->over_min + 1, need = span / width + (span % width != 0);
+    size_t cap = 4 * nb > EVQ_MAX_BUCKETS ? EVQ_MAX_BUCKETS : 4 * nb; /* the bucket array stays O(n) */
+    nb = need < cap ? (size_t)need : cap;
     if (nb > q->nb_cap) {
         q->buckets = fs_xrealloc(q->buckets, nb * sizeof *q->buckets);
         memset(q->buckets + q->nb_cap, 0, (nb - q->nb_cap) * sizeof *q->buckets);
         q->nb_cap = nb;
     }
-    uint64_t span = (uint64_t)q->over_max - (uint64_t)q->over_min + 1;
-    uint64_t width = span / nb + (span % nb != 0);
     q->nb = nb;
     q->cursor = 0;
     q->base = q->over_min;
@@ -187,11 +212,18 @@ static void new_epoch(evq *q)
     /* base + nb * width may pass FS_TIME_MAX only for times near the end of int64 */
     uint64_t end = (uint64_t)q->base + width * nb;
     q->epoch_end = end > (uint64_t)FS_TIME_MAX ? FS_TIME_MAX : (fs_time)end;
+    size_t keep = 0;
     for (size_t i = 0; i < n; i++) {
         key128 k = q->overflow.v[i];
-        bucket_push(&q->buckets[(uint64_t)(key_time(k) - q->base) / width], k);
+        fs_time t = key_time(k);
+        if (t >= q->epoch_end) { /* past this epoch: stays, in order of arrival */
+            if (keep == 0 || t < q->over_min) q->over_min = t;
+            q->overflow.v[keep++] = k;
+            continue;
+        }
+        bucket_push(&q->buckets[(uint64_t)(t - q->base) / width], k);
     }
-    q->overflow.n = 0;
+    q->overflow.n = keep; /* over_max is unchanged: the largest key stays when any does */
 }
 
 /* Make near hold the smallest keys, if any are pending. Returns false when empty. */
