@@ -16,7 +16,8 @@
  * Invariants: buckets before `cursor` are empty; near_end = base + cursor * width; every key in
  * a bucket or in overflow is >= near_end, every key in near is < near_end. So when near runs
  * dry, the next bucket holds the smallest keys; it is heapified into near. When the epoch runs
- * out, a new one is laid over the overflow, with about EVQ_PER_BUCKET keys a bucket.
+ * out, a new one is laid over the overflow, with about EVQ_PER_BUCKET keys a bucket over the
+ * middle of the pending times; keys past the epoch's end stay in the overflow.
  *
  * Every comparison uses the whole (time, tag) key, so the order is exactly (time, seq). Pushes
  * are O(1) appends (mostly into memory the core can fetch in parallel) and pops are O(log4 k)

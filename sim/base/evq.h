@@ -4,12 +4,15 @@
  * Order. Events pop in increasing time; events at the same time pop in the order they were
  * pushed (seq is an insertion counter), so a run never depends on pointers or heap layout.
  *
- * Structure. A 4-ary min-heap of 16-byte keys (time, tag) over a pool of event records; tag =
- * seq << EVQ_SLOT_BITS | slot, so comparing tags compares seqs (every seq is unique) and one
- * 128-bit comparison orders two keys. A 4-ary heap keeps the four children of a node in one
- * cache line; push is O(log4 n) (O(1) on average for random times), pop O(log4 n). A radix or
- * ladder queue would be faster at 10^6 pending events but needs more care to keep the exact
- * (time, seq) order; tests/bench/bench_evq.c measures the hold model this was chosen on.
+ * Structure. Keys are 128-bit (time, tag) with tag = seq << EVQ_SLOT_BITS | slot, so comparing
+ * tags compares seqs (every seq is unique) and one comparison orders two keys. They live in a
+ * two-tier calendar queue (evq.c): a small 4-ary heap for the current time slice, unsorted
+ * buckets for the rest of the current epoch, and an overflow beyond it. Push is an O(1) append
+ * (or an O(log k) heap insert into the current slice of k keys); pop is O(log k) plus, amortised,
+ * the moves between tiers (a handful per key when pending times are spread smoothly; far outliers
+ * wait in the overflow and are rescanned once per epoch). A plain heap of 10^6 keys costs a chain of
+ * cache misses per pop; tests/bench/bench_evq.c measures the hold model this was chosen on, and
+ * tests/test_evq.c checks the exact order against a reference, outliers and ties included.
  *
  * Records come from a pool with a free list: pushing allocates nothing once the pool has grown
  * to the largest number of pending events. Cancellation leaves a tombstone (redis' ae.c does the
