@@ -13,13 +13,7 @@ static catalog *cat;
 
 static sim_config llm_config(const char *model, const char *gpu, int32_t blocks)
 {
-    sim_config c = {0};
-    c.seed = 1;
-    c.duration = FS_TIME_MAX;
-    c.drain_timeout = -1;
-    c.ndeployments = 1;
-    c.nfleet = 1;
-    snprintf(c.fleet[0].gpu, sizeof c.fleet[0].gpu, "%s", gpu);
+    sim_config c = one_deployment_config(gpu);
     c.fleet[0].count = 8;
     sim_deployment *d = &c.deployments[0];
     snprintf(d->name, sizeof d->name, "llm");
@@ -45,11 +39,7 @@ static sim_config llm_config(const char *model, const char *gpu, int32_t blocks)
 static rows run_list(const sim_config *c, const wl_request *reqs, size_t n, fs_metrics *m)
 {
     rows r = {0};
-    sim_sink sink = {&r, capture, NULL};
-    wl_source *src = wl_list_open(reqs, n);
-    sim *s = sim_new(c, &src, 1, &sink);
-    fs_error err;
-    CHECK_INT(sim_run(s, &err), 0);
+    sim *s = run_capture(c, wl_list_open(reqs, n), &r);
     if (m) sim_metrics(s, m);
     sim_free(s);
     qsort(r.v, r.n, sizeof *r.v, by_id);
@@ -226,11 +216,7 @@ static void equivalence(const char *what, sim_config c, double rate, double in_m
     for (int ff = 0; ff < 2; ff++) {
         c.deployments[0].llm.fast_forward = ff;
         rows r = {0};
-        sim_sink sink = {&r, capture, NULL};
-        wl_source *src = wl_synth_open(&sp, 5, 0);
-        sim *s = sim_new(&c, &src, 1, &sink);
-        fs_error err;
-        CHECK_INT(sim_run(s, &err), 0);
+        sim *s = run_capture(&c, wl_synth_open(&sp, 5, 0), &r);
         sim_metrics(s, &met[ff]);
         sim_free(s);
         qsort(r.v, r.n, sizeof *r.v, by_id);

@@ -8,13 +8,7 @@
 
 static sim_config base_config(void)
 {
-    sim_config c = {0};
-    c.seed = 1;
-    c.duration = FS_TIME_MAX;
-    c.drain_timeout = -1;
-    c.ndeployments = 1;
-    c.nfleet = 1;
-    snprintf(c.fleet[0].gpu, sizeof c.fleet[0].gpu, "L4");
+    sim_config c = one_deployment_config("L4");
     c.fleet[0].count = 1;
     c.fleet[0].price_per_hour = 3.6;
     sim_deployment *d = &c.deployments[0];
@@ -51,10 +45,7 @@ static void hand_checked_queue(enum sim_router router)
     c.deployments[0].router = router;
     wl_source *src = constant_source(10);
     rows r = {0};
-    sim_sink sink = {&r, capture, NULL};
-    sim *s = sim_new(&c, &src, 1, &sink);
-    fs_error err;
-    CHECK_INT(sim_run(s, &err), 0);
+    sim *s = run_capture(&c, src, &r);
     CHECK_INT(r.n, 5);
     for (size_t i = 0; i < r.n; i++) {
         CHECK_INT(r.v[i].id, i);
@@ -96,10 +87,7 @@ static void test_drain_cap_reports_unfinished(void)
     c.slo_e2e = 10000000000; /* 10 s: every finished request is good */
     wl_source *src = constant_source(10);
     rows r = {0};
-    sim_sink sink = {&r, capture, NULL};
-    sim *s = sim_new(&c, &src, 1, &sink);
-    fs_error err;
-    CHECK_INT(sim_run(s, &err), 0);
+    sim *s = run_capture(&c, src, &r);
     CHECK_INT(r.n, 9); /* arrivals at 0.1 .. 0.9 s; 1.0 s is not before the end */
     size_t finished = 0, unfinished = 0;
     for (size_t i = 0; i < r.n; i++) {
@@ -129,10 +117,7 @@ static void test_warmup_excluded(void)
     c.warmup = 550000000; /* arrivals at 0.6 .. 1.0 s are measured */
     wl_source *src = constant_source(10);
     rows r = {0};
-    sim_sink sink = {&r, capture, NULL};
-    sim *s = sim_new(&c, &src, 1, &sink);
-    fs_error err;
-    CHECK_INT(sim_run(s, &err), 0);
+    sim *s = run_capture(&c, src, &r);
     CHECK_INT(r.n, 10);
     size_t measured = 0;
     for (size_t i = 0; i < r.n; i++) measured += r.v[i].measured;
@@ -155,10 +140,7 @@ static void test_batching(void)
     c.deployments[0].service_mean_s = 0.5;
     wl_source *src = constant_source(100); /* every 10 ms */
     rows r = {0};
-    sim_sink sink = {&r, capture, NULL};
-    sim *s = sim_new(&c, &src, 1, &sink);
-    fs_error err;
-    CHECK_INT(sim_run(s, &err), 0);
+    sim *s = run_capture(&c, src, &r);
     CHECK_INT(r.n, 6);
     /* first batch: request 0 alone at 10 ms; at 510 ms requests 1..4 start together; 5 waits */
     CHECK_INT(r.v[0].start, 10000000);
@@ -257,10 +239,7 @@ static void test_router_policies(void)
         c.deployments[0].router = routers[k];
         wl_source *src = constant_source(10);
         rows r = {0};
-        sim_sink sink = {&r, capture, NULL};
-        sim *s = sim_new(&c, &src, 1, &sink);
-        fs_error err;
-        CHECK_INT(sim_run(s, &err), 0);
+        sim *s = run_capture(&c, src, &r);
         int per[3] = {0};
         for (size_t i = 0; i < r.n; i++) per[r.v[i].replica]++;
         /* idle replicas, ties broken in turn: every policy rotates */

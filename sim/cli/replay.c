@@ -399,9 +399,9 @@ int cmd_replay(int argc, char **argv)
         } else if (strcmp(a, "--gpu") == 0 || strcmp(a, "--set") == 0 || strcmp(a, "--db") == 0 ||
                    strcmp(a, "--catalog") == 0) {
             if (i + 1 >= argc) rc = usage_error("option %s needs a value", a);
-            else if (a[2] == 'g') gpu = argv[++i];
-            else if (a[2] == 's') sets[nsets++] = argv[++i];
-            else if (a[2] == 'd') db = argv[++i];
+            else if (strcmp(a, "--gpu") == 0) gpu = argv[++i];
+            else if (strcmp(a, "--set") == 0) sets[nsets++] = argv[++i];
+            else if (strcmp(a, "--db") == 0) db = argv[++i];
             else cats[ncats++] = argv[++i];
         } else if (strcmp(a, "--no-db") == 0) {
             db = NULL;
