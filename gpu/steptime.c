@@ -102,12 +102,11 @@ static double attention(const st_model *m, double pairs, double kv_tokens, doubl
 
 /* The constants of one decode-attention call over `batch` sequences (heads, KV heads and head
  * size per GPU), so that a call over a total context ctx costs attn_eval(a, ctx). The split count
- * is an integer function of the integer total context, and the bandwidth share is kept as its
- * inverse per split count: cheap to evaluate iteration after iteration, and exact. */
+ * is an integer function of the integer total context. */
 /* attn_consts (declared in steptime.h): kc, compute seconds per context token; kb1 and kb0,
  * memory seconds per context token and for the queries and outputs; per_split, context tokens
- * per split over the whole batch (batch x split size); inv_share[k], 1 / bandwidth share with k
- * splits per sequence; call, fixed seconds per call. */
+ * per split over the whole batch (batch x split size); per, work units per SM and split (the
+ * bandwidth share with k splits is min(1, k x per)); call, fixed seconds per call. */
 
 static void attn_prepare(const st_model *m, double batch, double heads, double kv_heads, double head_dim,
                          attn_consts *a)
@@ -119,16 +118,22 @@ static void attn_prepare(const st_model *m, double batch, double heads, double k
     a->kb0 = batch * 2 * heads * head_dim * ACT_BYTES / bw;
     a->per_split = (int64_t)(batch * ATTN_SPLIT_TOKENS);
     a->per = batch * kv_heads / (m->sms * p->attn_sm_share);
-    int k = 1;
-    for (; k <= (int)ATTN_MAX_SPLITS && k * a->per < 1; k++) a->inv_share[k] = 1 / (k * a->per);
-    for (; k <= (int)ATTN_MAX_SPLITS; k++) a->inv_share[k] = 1.0; /* saturated */
-    a->inv_share[0] = a->inv_share[1];
     a->call = (p->attn_us + p->attn_seq_us * batch) * 1e-6;
 }
 
-static inline double attn_eval(const attn_consts *a, double ctx)
+/* 1 / the bandwidth share reached with k splits per sequence (k < 1 counts as 1). */
+static double inv_share(const attn_consts *a, int64_t k)
 {
-    return st_attn_eval(a, ctx, st_splits(a, ctx));
+    double units = (double)(k < 1 ? 1 : k) * a->per;
+    return units < 1 ? 1 / units : 1.0; /* saturated at 1 */
+}
+
+/* One call's time at total context ctx (seconds). */
+static double attn_eval(const attn_consts *a, double ctx)
+{
+    double inv = inv_share(a, st_splits(a, (int64_t)ctx));
+    double c = ctx * a->kc, b = (ctx * a->kb1 + a->kb0) * inv;
+    return (c > b ? c : b) + a->call;
 }
 
 double st_attention_decode_op(const st_model *m, double batch, double ctx, double heads, double kv_heads,
@@ -213,11 +218,50 @@ void st_prepare(const st_model *m, const st_batch *b, st_prepared *p)
     attn_prepare(m, b->decodes > 0 ? b->decodes : 1, m->q_heads, m->kv_heads, m->head_dim, &p->attn);
 }
 
+/* seconds to fx, saturated */
+static int64_t to_fx(double seconds)
+{
+    double v = seconds * 1e9 * (double)((int64_t)1 << ST_FRAC);
+    if (!(v > 0)) return 0;
+    return v >= (double)ST_FX_MAX ? ST_FX_MAX : (int64_t)(v + 0.5);
+}
+
+int st_lines(const st_prepared *p, int64_t splits, st_line out[3])
+{
+    double cpu_add = p->async ? 0 : p->cpu;
+    int n = 0;
+    if (p->decodes > 0) {
+        const attn_consts *a = &p->attn;
+        double inv = inv_share(a, splits);
+        out[n++] = (st_line){to_fx(p->fixed + p->layers * a->call + cpu_add), to_fx(p->layers * a->kc)};
+        out[n++] = (st_line){to_fx(p->fixed + p->layers * (a->kb0 * inv + a->call) + cpu_add),
+                             to_fx(p->layers * a->kb1 * inv)};
+    } else {
+        out[n++] = (st_line){to_fx(p->fixed + cpu_add), 0};
+    }
+    if (out[0].p < 1) out[0].p = 1; /* a step takes time */
+    if (p->async) out[n++] = (st_line){to_fx(p->cpu), 0};
+    return n;
+}
+
+int64_t st_step_fx(const st_prepared *p, int64_t ctx)
+{
+    st_line l[3];
+    int n = st_lines(p, p->decodes > 0 ? st_splits(&p->attn, ctx) : 0, l);
+    int64_t best = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t v = st_line_at(l[i], ctx);
+        if (v > best) best = v;
+    }
+    return best;
+}
+
 fs_time st_step(const st_model *m, const st_batch *b)
 {
     st_prepared p;
     st_prepare(m, b, &p);
-    return st_step_at(&p, b->decode_ctx);
+    int64_t fx = st_step_fx(&p, (int64_t)b->decode_ctx);
+    return (fx + ((int64_t)1 << (ST_FRAC - 1))) >> ST_FRAC;
 }
 
 double st_weight_bytes_per_gpu(const model_spec *model, enum st_dtype weights, int tp)

@@ -16,10 +16,9 @@
  * as vLLM pads it. CPU scheduling time per iteration overlaps the GPU step with async scheduling
  * (the step is max(GPU, CPU)), else it adds.
  *
- * The whole iteration time is an integer number of nanoseconds. st_step is st_prepare (everything
- * that depends on the batch's shape) followed by st_step_at (the part that depends on the decode
- * contexts), so a caller advancing many decode-only iterations of one shape prepares once and
- * gets bit-identical results: st_step_at(&p, ctx) == st_step(m, batch with decode_ctx = ctx).
+ * st_prepare computes everything that depends on the batch's shape; st_step_fx then gives the
+ * exact iteration time at a decode context (see below), so a caller advancing many decode-only
+ * iterations of one shape prepares once.
  *
  * Ownership: st_model holds pointers to the catalog entries it was made from; they must outlive
  * it. It is plain data (no allocation), initialised by st_model_init; st_prepare fills its memo
@@ -88,42 +87,56 @@ typedef struct st_prepared {
     struct attn_consts {          /* decode attention per layer (see steptime.c) */
         double kc, kb1, kb0, per;
         int64_t per_split;
-        double inv_share[33];
         double call;
     } attn;
 } st_prepared;
 
-fs_time st_step(const st_model *m, const st_batch *b);
 void st_prepare(const st_model *m, const st_batch *b, st_prepared *p);
 
-/* Splits per sequence for a total decode context ctx (an integer held in a double): the ceiling of
- * ctx / per_split, at most 32. A caller stepping ctx up may track it incrementally instead. */
-static inline int64_t st_splits(const struct attn_consts *a, double ctx)
+/*
+ * Exact iteration times. The step time is kept in integer units of 2^-ST_FRAC ns ("fx") and is
+ * the maximum of a few lines in the total decode context ctx: p + q x ctx, one per regime
+ * (attention compute-bound, attention memory-bound, CPU-bound under async scheduling), the
+ * memory-bound line depending on the split count. Being exact and piecewise affine, the time of
+ * many decode iterations has a closed form (sim/model/decoderun.h) that equals the sum of the
+ * single iterations to the last fx. A step never exceeds ST_FX_MAX (about 19.5 hours).
+ */
+#define ST_FRAC 16
+#define ST_FX_MAX ((int64_t)1 << 62)
+__extension__ typedef __int128 st_i128;
+typedef struct st_line {
+    int64_t p, q; /* fx, and fx per context token; 0 <= p, q <= ST_FX_MAX */
+} st_line;
+
+/* Splits per sequence at total decode context ctx: the ceiling of ctx / per_split, at most 32. */
+static inline int64_t st_splits(const struct attn_consts *a, int64_t ctx)
 {
-    int64_t s = ((int64_t)ctx + a->per_split - 1) / a->per_split;
+    int64_t s = (ctx + a->per_split - 1) / a->per_split;
     return s > 32 ? 32 : s;
 }
-
-/* Decode attention of one layer at total context ctx with `splits` splits per sequence. */
-static inline double st_attn_eval(const struct attn_consts *a, double ctx, int64_t splits)
+/* The largest context with `splits` splits (INT64_MAX at the top). */
+static inline int64_t st_splits_last(const struct attn_consts *a, int64_t splits)
 {
-    double c = ctx * a->kc, b = (ctx * a->kb1 + a->kb0) * a->inv_share[splits];
-    return (c > b ? c : b) + a->call;
+    return splits < 32 ? splits * a->per_split : INT64_MAX;
 }
 
-/* The iteration time at total decode context ctx (splits = st_splits(&p->attn, ctx)). */
-static inline fs_time st_step_at_splits(const st_prepared *p, double decode_ctx, int64_t splits)
+/* The lines (1 to 3, returned count) whose maximum is the step of the prepared batch at any
+ * context with `splits` splits. */
+int st_lines(const st_prepared *p, int64_t splits, st_line out[3]);
+
+/* A line's value at ctx, saturated at ST_FX_MAX. */
+static inline int64_t st_line_at(st_line l, int64_t ctx)
 {
-    double gpu = p->fixed;
-    if (p->decodes > 0) gpu += p->layers * st_attn_eval(&p->attn, decode_ctx, splits);
-    double step = p->async ? (gpu > p->cpu ? gpu : p->cpu) : gpu + p->cpu;
-    return (fs_time)(step * 1e9 + 0.5); /* step > 0: rounds half up */
+    st_i128 v = (st_i128)l.q * ctx + l.p;
+    return v > ST_FX_MAX ? ST_FX_MAX : (int64_t)v;
 }
 
-static inline fs_time st_step_at(const st_prepared *p, double decode_ctx)
-{
-    return st_step_at_splits(p, decode_ctx, p->decodes > 0 ? st_splits(&p->attn, decode_ctx) : 0);
-}
+/* The step of a prepared batch at total decode context ctx, in fx: the largest of its lines (at
+ * least 1). */
+int64_t st_step_fx(const st_prepared *p, int64_t ctx);
+
+/* st_step_fx of a batch, rounded to nanoseconds (for single iterations and operator checks). */
+fs_time st_step(const st_model *m, const st_batch *b);
 double st_step_fixed(const st_model *m, const st_batch *b); /* GPU seconds, all but decode attention */
 
 /* Single operators on raw shapes (for validating against measured kernels). Seconds. */

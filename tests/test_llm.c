@@ -71,6 +71,23 @@ static st_batch decode(double ctx)
     return b;
 }
 
+/* A replica's exact clock: whole nanoseconds and the fx carried from one iteration to the next
+ * (an idle replica starts on the nanosecond). */
+typedef struct clock_fx {
+    fs_time ns;
+    int64_t frac;
+} clock_fx;
+
+static fs_time advance(clock_fx *c, const st_model *m, st_batch b)
+{
+    st_prepared p;
+    st_prepare(m, &b, &p);
+    int64_t R = c->frac + st_step_fx(&p, (int64_t)b.decode_ctx);
+    c->ns += R >> ST_FRAC;
+    c->frac = R & (((int64_t)1 << ST_FRAC) - 1);
+    return c->ns;
+}
+
 /* One request alone: the first token ends the prefill iteration; each later token one decode
  * iteration over a context one longer. Times are exactly the model's step times. */
 static void test_single_request_hand_checked(void)
@@ -83,11 +100,11 @@ static void test_single_request_hand_checked(void)
         fs_metrics met = {0};
         rows out = run_list(&c, &r, 1, &met);
         CHECK_INT(out.n, 1);
-        fs_time t = 1000 + st_step(&m, &(st_batch){.prefill_tokens = 100, .seqs = 1, .logits = 1,
-                                                   .prefill_pairs = 100.0 * 101 / 2, .prefill_kv = 100});
+        clock_fx clk = {1000, 0};
+        fs_time t = advance(&clk, &m, prefill(0, 100, true));
         CHECK_INT(out.v[0].start, 1000);
         CHECK_INT(out.v[0].first_token, t);
-        for (int k = 0; k < 4; k++) t += st_step(&m, &(st_batch){.decodes = 1, .seqs = 1, .logits = 1, .decode_ctx = 101 + k});
+        for (int k = 0; k < 4; k++) t = advance(&clk, &m, decode(101 + k));
         CHECK_INT(out.v[0].done, t);
         CHECK_INT(out.v[0].output_tokens, 5);
         const fs_metric *tpot = fs_metrics_find(&met, "tpot", "mean");
@@ -105,12 +122,11 @@ static void test_chunked_prefill(void)
     st_model m = model_of(&c);
     wl_request r = {.arrival = 0, .input_tokens = 5000, .output_tokens = 2};
     rows out = run_list(&c, &r, 1, NULL);
-    fs_time t = st_step(&m, &(st_batch){0}) * 0;
-    st_batch b1 = prefill(0, 2048, false), b2 = prefill(2048, 2048, false), b3 = prefill(4096, 904, true);
-    t += st_step(&m, &b1) + st_step(&m, &b2) + st_step(&m, &b3);
-    CHECK_INT(out.v[0].first_token, t);
-    st_batch d = decode(5001);
-    CHECK_INT(out.v[0].done, t + st_step(&m, &d));
+    clock_fx clk = {0, 0};
+    advance(&clk, &m, prefill(0, 2048, false));
+    advance(&clk, &m, prefill(2048, 2048, false));
+    CHECK_INT(out.v[0].first_token, advance(&clk, &m, prefill(4096, 904, true)));
+    CHECK_INT(out.v[0].done, advance(&clk, &m, decode(5001)));
     free(out.v);
 
     /* without chunked prefill the whole prompt goes in one iteration */
@@ -118,8 +134,8 @@ static void test_chunked_prefill(void)
     c.deployments[0].llm.max_num_batched_tokens = 32768;
     m = model_of(&c);
     out = run_list(&c, &r, 1, NULL);
-    st_batch whole = prefill(0, 5000, true);
-    CHECK_INT(out.v[0].first_token, st_step(&m, &whole));
+    clk = (clock_fx){0, 0};
+    CHECK_INT(out.v[0].first_token, advance(&clk, &m, prefill(0, 5000, true)));
     free(out.v);
 }
 
@@ -277,15 +293,13 @@ static void test_disaggregation_hand_checked(void)
     st_model m = model_of(&c);
     wl_request r = {.arrival = 0, .input_tokens = 1000, .output_tokens = 3};
     rows out = run_list(&c, &r, 1, NULL);
-    st_batch p = prefill(0, 1000, true);
-    fs_time first = st_step(&m, &p);
+    clock_fx pre = {0, 0};
+    fs_time first = advance(&pre, &m, prefill(0, 1000, true));
     CHECK_INT(out.v[0].first_token, first);
     fs_time kv = (fs_time)llround(1000 * 131072.0 / 10e9 * 1e9) + 2 * FS_NS_PER_MS;
-    fs_time t = first + kv;
-    for (int k = 0; k < 2; k++) {
-        st_batch d = decode(1001 + k);
-        t += st_step(&m, &d);
-    }
+    clock_fx dec = {first + kv, 0}; /* the decode replica was idle */
+    fs_time t = 0;
+    for (int k = 0; k < 2; k++) t = advance(&dec, &m, decode(1001 + k));
     CHECK_INT(out.v[0].done, t);
     CHECK_INT(out.v[0].replica, 1); /* finished on the decode replica */
     free(out.v);

@@ -208,35 +208,22 @@ void fs_hist_add_slow(fs_hist *h, int64_t v, uint64_t weight)
     h->last = i;
 }
 
-void fs_hist_add_gaps(fs_hist *h, const int64_t *ends, int32_t n, uint64_t weight)
+int64_t fs_hist_bucket_end(int64_t v)
 {
-    /* consecutive gaps nearly always share a bucket: count them in registers, flush on a change;
-     * the sum of the gaps telescopes */
-    if (n < 2) return;
-    h->sum += (ends[n - 1] - ends[0]) * (int64_t)weight;
-    int64_t lo = h->lo, hi = h->hi, max = h->max;
-    uint64_t same = 0;
-    for (int32_t k = 1; k < n; k++) {
-        int64_t v = ends[k] - ends[k - 1];
-        if (v >= lo && v < hi) {
-            same += weight;
-            if (v > max) max = v;
-            continue;
-        }
-        h->w[h->last] += same;
-        h->total += same;
-        same = 0;
-        h->max = max;
-        int64_t sum = h->sum;
-        fs_hist_add_slow(h, v, weight);
-        h->sum = sum; /* already counted above */
-        lo = h->lo;
-        hi = h->hi;
-        max = h->max;
-    }
-    h->w[h->last] += same;
-    h->total += same;
-    h->max = max;
+    if (v < FS_HIST_SUB) return v + 1;
+    int e = 63 - __builtin_clzll((uint64_t)v);
+    int64_t width = (int64_t)1 << (e - 8);
+    return (v & ~(width - 1)) + width;
+}
+
+void fs_hist_add_many(fs_hist *h, int64_t v, uint64_t count, int64_t sum, int64_t max)
+{
+    if (count == 0) return;
+    size_t i = hist_index(v < 0 ? 0 : (uint64_t)v);
+    h->w[i] += count;
+    h->total += count;
+    h->sum += sum;
+    if (max > h->max) h->max = max;
 }
 
 /* The value at rank r (0-based); a fractional rank interpolates between neighbours. */

@@ -79,8 +79,10 @@ static inline void fs_hist_add(fs_hist *h, int64_t v, uint64_t weight)
     }
     fs_hist_add_slow(h, v, weight);
 }
-/* Add the gaps between consecutive values of ends[0..n), each with `weight`. */
-void fs_hist_add_gaps(fs_hist *h, const int64_t *ends, int32_t n, uint64_t weight);
+/* Add `count` values that all fall in the bucket of v, summing to `sum`, the largest `max`. */
+void fs_hist_add_many(fs_hist *h, int64_t v, uint64_t count, int64_t sum, int64_t max);
+/* The first value past the bucket of v (v >= 0). */
+int64_t fs_hist_bucket_end(int64_t v);
 double fs_hist_quantile(const fs_hist *h, double q);
 /* Summary with mean, percentiles and max (count = total weight, rounded). */
 void fs_hist_summarize(const fs_hist *h, fs_summary *out);

@@ -12,11 +12,12 @@
  * the iteration that produced them; the iteration that finishes a prompt emits the first token.
  *
  * Speed: a decode-only batch that admits nobody stays the same until a request finishes, a block
- * runs out or a request arrives. Such a run of iterations is computed in one tight loop (plain
- * arithmetic per iteration, no event), with one wake-up event at its end; an arrival cuts the run
- * at the iteration boundary after it. The loop evaluates exactly the per-iteration formula the
- * one-event-per-iteration path uses, so both give the same integer-nanosecond timestamps
- * (fast_forward = false forces the latter; tests compare the two).
+ * runs out or a request arrives. Such a run of iterations is computed in closed form
+ * (decoderun.h), with one wake-up event at its end; an arrival cuts the run at the iteration
+ * boundary after it. Iteration times are exact (fx, steptime.h) and the replica's clock carries
+ * the fraction of a nanosecond from one iteration to the next, so a run and the same iterations
+ * stepped one event at a time give the same integer-nanosecond timestamps (fast_forward = false
+ * forces the latter; tests compare the two).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -26,14 +27,6 @@
 #include "sim_internal.h"
 
 #define LLM_MAX_BLOCK 256 /* largest block_size (vLLM offers 8 to 128) */
-/* A run is planned at most this many iterations ahead: an arrival cuts it, and what was planned
- * past the cut is thrown away; at the end of a chunk the replica simply schedules again (the same
- * batch). The chunk follows the replica's arrival spacing: about sqrt(2 x iterations between
- * arrivals x cost of a wake-up in iterations), which balances waste against wake-ups. Only speed
- * depends on it, never a result. */
-#define LLM_PLAN_CHUNK 256
-#define LLM_PLAN_MIN 16
-#define LLM_WAKE_COST 50.0 /* a wake-up costs about as much as this many planned iterations */
 
 typedef struct seq {
     sim_req *q;
@@ -48,7 +41,8 @@ typedef struct seq {
     int32_t *ids;               /* ids[i] of block i; after a preemption, handles (ids, gens) to */
     uint32_t *gens;             /* the blocks it may take back, for i < nkept (-1: none) */
     int32_t cap, nkept;
-    int32_t hashed;             /* leading shared blocks registered in the prefix cache */
+    int32_t nshared;            /* leading blocks of shared content (0 without prefix caching) */
+    int32_t hashed;             /* those registered in the prefix cache */
     fs_time last_token;
     struct seq *prev, *next;    /* waiting queue, or the free list */
 } seq;
@@ -71,17 +65,17 @@ typedef struct llm {
 
     enum state state;
     fs_time iter_start;
+    uint32_t frac, end_frac;    /* the exact clock's fx past the current ns: at the start of the
+                                   iteration (or run) in progress, and at the end of a STEP */
     evq_handle wake;
     bool preempted_this_step;
 
-    /* a run of decode-only iterations: ends[k] is the end of iteration k+1 */
-    fs_time *ends;
-    int32_t run_len, ends_cap, run_D;
+    /* a run of decode-only iterations: the first run_len of those planned */
+    decode_run run;
+    int32_t run_len, run_D;
     int32_t residue_head[LLM_MAX_BLOCK];  /* per residue of computed mod block_size: */
     int32_t *residue_next, residue_cap;   /* running indices, in running order */
     bool new_head;                        /* the last submitted request heads the waiting queue */
-    fs_time last_arrival;
-    double arrival_gap;                   /* smoothed time between arrivals, ns */
     st_prepared prep;                     /* the last decode-only shape prepared, for prep_D decodes */
     int32_t prep_D;
 } llm;
@@ -104,26 +98,21 @@ static uint64_t block_hash(const llm *e, const seq *s, int32_t i)
     return h ? h : 1; /* 0 means "no hash" */
 }
 
-/* Shared-content blocks of a sequence: its first prefix_tokens / block_size blocks. */
-static inline int32_t shared_blocks(const llm *e, const seq *s)
-{
-    return e->p.prefix_caching && s->q->r.prefix_key ? s->q->r.prefix_tokens / e->p.block_size : 0;
-}
-
 /* The block holding the content of a sequence's block i, or -1: shared content through the
  * table, its own content in the block it had before a preemption. */
 static int32_t cached_block(const llm *e, const seq *s, int32_t i)
 {
     uint64_t h = block_hash(e, s, i);
-    if (i < shared_blocks(e, s)) return kv_lookup(&e->kv, h);
+    if (i < s->nshared) return kv_lookup(&e->kv, h);
     return i < s->nkept && s->ids[i] >= 0 && kv_holds(&e->kv, s->ids[i], s->gens[i], h) ? s->ids[i] : -1;
 }
 
 /* Register the shared blocks that are now full of computed tokens. (Private blocks get their tag
  * only if the request is preempted: before that nobody could ask for them.) */
-static void register_full(llm *e, seq *s)
+static inline void register_full(llm *e, seq *s)
 {
-    int32_t full = s->computed / e->p.block_size, ns = shared_blocks(e, s);
+    if (s->hashed >= s->nshared) return;
+    int32_t full = s->computed / e->p.block_size, ns = s->nshared;
     if (full > ns) full = ns;
     if (full > s->nids) full = s->nids;
     for (; s->hashed < full; s->hashed++) kv_register(&e->kv, s->ids[s->hashed], block_hash(e, s, s->hashed), true);
@@ -142,7 +131,7 @@ static void reserve_ids(seq *s, int32_t n)
  * positions, anonymous ones after (taken in index order, as vLLM takes them). */
 static void grow_blocks(llm *e, seq *s, int32_t upto)
 {
-    int32_t ns = shared_blocks(e, s);
+    int32_t ns = s->nshared;
     if (s->nblocks < ns && s->nblocks < upto) {
         int32_t last = upto < ns ? upto : ns;
         reserve_ids(s, last);
@@ -159,7 +148,7 @@ static void grow_blocks(llm *e, seq *s, int32_t upto)
  * handles to them, to take them back if they are still there when it returns. */
 static void free_blocks(llm *e, seq *s, bool preempted)
 {
-    int32_t ns = shared_blocks(e, s), full = preempted && e->p.prefix_caching ? s->computed / e->p.block_size : 0;
+    int32_t ns = s->nshared, full = preempted && e->p.prefix_caching ? s->computed / e->p.block_size : 0;
     if (preempted) reserve_ids(s, s->nblocks);
     int32_t anon = 0, i = s->nblocks;
     if (full <= s->nids) { /* the anonymous tail holds no content worth a name: one run */
@@ -210,6 +199,7 @@ static seq *seq_new(llm *e, sim_req *q)
     s->q = q;
     s->prompt = q->r.input_tokens;
     s->out = q->r.output_tokens;
+    s->nshared = e->p.prefix_caching && q->r.prefix_key ? q->r.prefix_tokens / e->p.block_size : 0;
     if (s->prompt + s->out > e->p.max_model_len) s->out = e->p.max_model_len - s->prompt; /* stops at the context */
     q->r.output_tokens = s->out;
     s->generated = q->generated;   /* a decode replica continues after the prefill replica's token */
@@ -363,7 +353,7 @@ static bool schedule(llm *e, st_batch *b)
             }
             s->nblocks = s->nids = hit;
             s->nkept = 0;
-            s->hashed = hit < shared_blocks(e, s) ? hit : shared_blocks(e, s);
+            s->hashed = hit < s->nshared ? hit : s->nshared;
             s->computed = hit * bs;
             if (s->q->kv_tokens > s->computed) { /* KV that came from a prefill replica */
                 s->computed = s->q->kv_tokens;
@@ -483,7 +473,7 @@ static int32_t residue_count(const llm *e, int32_t r)
     return n;
 }
 
-/* Compute the run that starts with the iteration just scheduled (its blocks allocated) at t0:
+/* Plan the run that starts with the iteration just scheduled (its blocks allocated) at t0:
  * iteration k+1 decodes one more token for each sequence; it needs a new block for the
  * sequences whose computed count (before it) is a multiple of the block size. The run ends with
  * the iteration in which the first sequence finishes, or before one whose blocks run out. */
@@ -501,50 +491,28 @@ static void plan_run(llm *e, const st_batch *b, fs_time t0)
         e->residue_cap = (int32_t)cap;
     }
     residue_index(e);
-    int32_t counts[LLM_MAX_BLOCK];
-    for (int32_t r = 0; r < bs; r++) counts[r] = residue_count(e, r);
+    /* iterations 2, 3, ... take the blocks of residues -1, -2, ... (mod bs): each period of bs
+     * iterations one block per sequence, D in all */
+    int64_t free_left = kv_free_count(&e->kv), periods = free_left / D, k = periods * bs;
+    free_left -= periods * D;
+    for (;;) {
+        int64_t need = residue_count(e, (int32_t)((bs - (k + 1) % bs) % bs));
+        if (need > free_left) break;
+        free_left -= need;
+        k++;
+    }
+    int32_t n = k + 1 < left ? (int32_t)(k + 1) : left;
+    e->run_D = D;
+    if (n < 2) {
+        e->run_len = n;
+        return;
+    }
     /* a run's batch is decode-only: its shape depends on D alone, so reuse the last one */
     if (e->prep_D != D) {
         st_prepare(&e->model, b, &e->prep);
         e->prep_D = D;
     }
-    const st_prepared *pp = &e->prep;
-    double ctx = b->decode_ctx;
-    int32_t free_blocks_left = kv_free_count(&e->kv), r = 0;
-    if (left > LLM_PLAN_CHUNK) left = LLM_PLAN_CHUNK;
-    if (left > e->ends_cap) {
-        size_t cap = (size_t)e->ends_cap;
-        e->ends = fs_xgrow(e->ends, &cap, (size_t)left, sizeof *e->ends);
-        e->ends_cap = (int32_t)cap;
-    }
-    /* the split count, tracked as ctx grows: the same integer st_splits computes by division */
-    int64_t splits = st_splits(&pp->attn, ctx), next = splits * pp->attn.per_split;
-    /* iteration 1 (its blocks are taken), then size the chunk by its length */
-    fs_time t = t0 + st_step_at_splits(pp, ctx, splits);
-    e->ends[0] = t;
-    ctx += D;
-    double gap = e->arrival_gap / (double)(t - t0), c = sqrt(2 * gap * LLM_WAKE_COST);
-    int32_t limit = c < LLM_PLAN_MIN ? LLM_PLAN_MIN : c > LLM_PLAN_CHUNK ? LLM_PLAN_CHUNK : (int32_t)c;
-    if (e->arrival_gap > 0 && limit < left) left = limit;
-    /* the hot loop: everything in locals, so the stores to ends[] alias nothing it reads */
-    const st_prepared lp = *pp;
-    fs_time *ends = e->ends;
-    int32_t k = 1;
-    for (; k < left; k++) {
-        /* iteration k+1: sequences with (computed0 + k) % bs == 0, residue r = (bs - k) % bs */
-        r = r == 0 ? bs - 1 : r - 1;
-        if (counts[r] > free_blocks_left) break;
-        free_blocks_left -= counts[r];
-        while ((int64_t)ctx > next && splits < 32) {
-            splits++;
-            next += lp.attn.per_split;
-        }
-        t += st_step_at_splits(&lp, ctx, splits);
-        ends[k] = t;
-        ctx += D;
-    }
-    e->run_len = k;
-    e->run_D = D;
+    e->run_len = dr_plan(&e->run, &e->prep, (int64_t)b->decode_ctx, D, t0, e->frac, n);
 }
 
 /* Apply the first j iterations of the run (j <= run_len): allocate their blocks in order,
@@ -560,20 +528,20 @@ static void apply_run(llm *e, int32_t j)
         taken += more;
     }
     kv_take(&e->kv, taken);
-    fs_time t0 = e->iter_start;
+    fs_time first = dr_end(&e->run, 1), last = dr_end(&e->run, j);
     for (int32_t i = 0; i < e->nrun; i++) {
         seq *s = e->running[i];
         /* a prompt whose last token was left for this run emits its first token now */
-        if (s->generated == 0) sim_first_token(e->base.sim, s->q, e->ends[0]);
-        else sim_itl(e->base.sim, e->ends[0] - s->last_token, 1);
+        if (s->generated == 0) sim_first_token(e->base.sim, s->q, first);
+        else sim_itl(e->base.sim, first - s->last_token, 1);
         s->computed += j;
         s->generated += j;
         s->sched = 0;
-        s->last_token = e->ends[j - 1];
+        s->last_token = last;
         register_full(e, s);
     }
-    sim_itl_run(e->base.sim, e->ends, j, (uint64_t)e->run_D);
-    e->base.busy_ns += e->ends[j - 1] - t0;
+    sim_itl_run(e->base.sim, &e->run, j, (uint64_t)e->run_D);
+    e->base.busy_ns += last - e->iter_start;
 }
 
 /* ---- the event loop of a replica ---- */
@@ -593,14 +561,18 @@ static void start_next(llm *e, fs_time now)
         plan_run(e, &b, now);
         if (e->run_len > 1) {
             e->state = RUN;
-            e->wake = evq_push(sim_queue(e->base.sim), e->ends[e->run_len - 1], on_wake, e, 0);
+            e->wake = evq_push(sim_queue(e->base.sim), dr_end(&e->run, e->run_len), on_wake, e, 0);
             return;
         }
     }
     e->state = STEP;
-    fs_time step = st_step(&e->model, &b);
-    e->base.busy_ns += step;
-    e->wake = evq_push(sim_queue(e->base.sim), now + step, on_wake, e, 0);
+    st_prepared p;
+    st_prepare(&e->model, &b, &p);
+    int64_t R = (int64_t)e->frac + st_step_fx(&p, (int64_t)b.decode_ctx);
+    fs_time end = now + (R >> ST_FRAC);
+    e->end_frac = (uint32_t)(R & (((int64_t)1 << ST_FRAC) - 1));
+    e->base.busy_ns += end - now;
+    e->wake = evq_push(sim_queue(e->base.sim), end, on_wake, e, 0);
 }
 
 static void on_wake(void *ctx, void *obj, uint64_t arg)
@@ -610,10 +582,11 @@ static void on_wake(void *ctx, void *obj, uint64_t arg)
     llm *e = obj;
     fs_time now = sim_now(e->base.sim);
     if (e->state == RUN) {
-        int32_t j = e->run_len;
-        apply_run(e, j);
+        apply_run(e, e->run_len);
+        e->frac = dr_frac(&e->run, e->run_len);
         finish_done(e, now); /* the last iteration may finish requests */
     } else {
+        e->frac = e->end_frac;
         complete_iteration(e, now);
     }
     start_next(e, now);
@@ -628,12 +601,6 @@ static void llm_submit(replica *r, sim_req *q)
         sim_reject(r->sim, q, sim_now(r->sim));
         return;
     }
-    fs_time now = sim_now(r->sim);
-    if (e->last_arrival > 0 || now > 0) {
-        double gap = (double)(now - e->last_arrival);
-        e->arrival_gap = e->arrival_gap > 0 ? 0.9 * e->arrival_gap + 0.1 * gap : gap;
-    }
-    e->last_arrival = now;
     seq *s = seq_new(e, q);
     wait_add(e, s);
     e->new_head = e->wait_head == s;
@@ -645,22 +612,20 @@ static void llm_submit(replica *r, sim_req *q)
  * shrink and the running set does not change.) */
 static void cut_run(llm *e, fs_time now)
 {
-    int32_t lo = 0, hi = e->run_len - 1;
-    while (lo < hi) {
-        int32_t mid = (lo + hi) / 2;
-        if (e->ends[mid] >= now) hi = mid;
-        else lo = mid + 1;
-    }
-    if (lo == e->run_len - 1) return; /* the run ends there anyway */
+    int32_t k = dr_first_ending_at(&e->run, now);
+    if (k >= e->run_len) return; /* the run ends there anyway */
     evq_cancel(sim_queue(e->base.sim), e->wake);
-    e->run_len = lo + 1;
-    e->wake = evq_push(sim_queue(e->base.sim), e->ends[lo], on_wake, e, 0);
+    e->run_len = k;
+    e->wake = evq_push(sim_queue(e->base.sim), dr_end(&e->run, k), on_wake, e, 0);
 }
 
 static void llm_kick(replica *r)
 {
     llm *e = (llm *)r;
-    if (e->state == IDLE) start_next(e, sim_now(r->sim));
+    if (e->state == IDLE) {
+        e->frac = 0; /* an idle replica starts on the nanosecond */
+        start_next(e, sim_now(r->sim));
+    }
     else if (e->state == RUN && e->new_head) cut_run(e, sim_now(r->sim));
     e->new_head = false;
 }
@@ -682,10 +647,8 @@ static void llm_kv_usage(replica *r, uint64_t *used, uint64_t *total)
     llm *e = (llm *)r;
     uint64_t u = (uint64_t)(e->kv.n - kv_free_count(&e->kv));
     if (e->state == RUN) {
-        fs_time now = sim_now(r->sim);
-        int32_t j = 0, bs = e->p.block_size;
-        while (j < e->run_len && e->ends[j] <= now) j++;
-        if (j < e->run_len) j++; /* the iteration in progress */
+        int32_t bs = e->p.block_size, j = dr_first_ending_at(&e->run, sim_now(r->sim) + 1); /* in progress */
+        if (j > e->run_len) j = e->run_len;
         for (int32_t res = 0; j > 1 && res < bs; res++) /* iterations 2..j allocate per residue */
             u += (uint64_t)residue_count(e, res) * (uint64_t)((res + j - 1) / bs);
     }
@@ -714,7 +677,7 @@ static void llm_free(replica *r)
         free(s);
     }
     free(e->running);
-    free(e->ends);
+    dr_fini(&e->run);
     free(e->residue_next);
     kv_fini(&e->kv);
     free(e);

@@ -197,9 +197,9 @@ void sim_itl(struct sim *s, fs_time gap, uint64_t weight)
     fs_hist_add(&s->itl, gap, weight);
 }
 
-void sim_itl_run(struct sim *s, const fs_time *ends, int32_t n, uint64_t weight)
+void sim_itl_run(struct sim *s, const decode_run *r, int32_t j, uint64_t weight)
 {
-    fs_hist_add_gaps(&s->itl, ends, n, weight);
+    dr_add_gaps(r, j, &s->itl, weight);
 }
 
 uint64_t sim_req_uid(const sim_req *q) { return fs_hash64(q->r.id, (uint64_t)q->source + 1); }

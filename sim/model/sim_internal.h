@@ -5,6 +5,7 @@
 #ifndef FS_SIM_INTERNAL_H
 #define FS_SIM_INTERNAL_H
 
+#include "decoderun.h"
 #include "evq.h"
 #include "rng.h"
 #include "sim.h"
@@ -105,8 +106,8 @@ void sim_done(struct sim *s, sim_req *q, fs_time t);
 void sim_reject(struct sim *s, sim_req *q, fs_time t);
 /* Inter-token gaps: `weight` tokens each emitted `gap` after the previous one of its request. */
 void sim_itl(struct sim *s, fs_time gap, uint64_t weight);
-/* The gaps between consecutive iteration ends[0..n), each for `weight` tokens. */
-void sim_itl_run(struct sim *s, const fs_time *ends, int32_t n, uint64_t weight);
+/* The gaps between the ends of a decode run's iterations 1..j, each for `weight` tokens. */
+void sim_itl_run(struct sim *s, const decode_run *r, int32_t j, uint64_t weight);
 /* A prefill replica is done with q (its first token emitted at t): move its KV to the decode pool. */
 void sim_handoff(struct sim *s, sim_req *q, fs_time t);
 /* A stable 64-bit identity of a request, for its private KV block hashes. */
