@@ -4,10 +4,12 @@
 
 #include "catalog.h"
 #include "harness.h"
+#include "rng.h"
 #include "rows.h"
 #include "sim.h"
 #include "steptime.h"
 #include "wl.h"
+#include "wl_synth.h"
 
 static catalog *cat;
 
@@ -218,8 +220,10 @@ static void test_rejection_and_context_limit(void)
 /* The fast path (a run of decode iterations in one event) must give exactly the timestamps of
  * one event per iteration, on varied workloads: preemption, prefix sharing, priorities, TP,
  * CUDA graphs and async scheduling off, chunked prefill off. */
-static void equivalence(const char *what, sim_config c, double rate, double in_mean, double out_mean, int prefix,
-                        uint32_t replicas)
+/* The same workload run with and without runs: every row and metric identical. A NULL list
+ * means synthetic Poisson load with the given means; else the list's requests. */
+static long equivalence_of(const char *what, sim_config c, double rate, double in_mean, double out_mean, int prefix,
+                           uint32_t replicas, const wl_request *list, size_t nlist)
 {
     c.deployments[0].replicas = replicas;
     c.duration = 60 * FS_NS_PER_S;
@@ -232,7 +236,7 @@ static void equivalence(const char *what, sim_config c, double rate, double in_m
     for (int ff = 0; ff < 2; ff++) {
         c.deployments[0].llm.fast_forward = ff;
         rows r = {0};
-        sim *s = run_capture(&c, wl_synth_open(&sp, 5, 0), &r);
+        sim *s = run_capture(&c, list ? wl_list_open(list, nlist) : wl_synth_open(&sp, 5, 0), &r);
         sim_metrics(s, &met[ff]);
         sim_free(s);
         qsort(r.v, r.n, sizeof *r.v, by_id);
@@ -243,8 +247,10 @@ static void equivalence(const char *what, sim_config c, double rate, double in_m
     for (size_t i = 0; i < res[0].n && i < res[1].n; i++)
         differ += memcmp(&res[0].v[i], &res[1].v[i], sizeof res[0].v[i]) != 0;
     int preempt = 0;
-    for (size_t i = 0; i < res[0].n; i++) preempt += res[0].v[i].preemptions;
-    fprintf(stderr, "  %-28s %5zu requests, %4d preemptions, %zu rows differ\n", what, res[0].n, preempt, differ);
+    long cached = 0;
+    for (size_t i = 0; i < res[0].n; i++) preempt += res[0].v[i].preemptions, cached += res[0].v[i].cached_tokens;
+    fprintf(stderr, "  %-28s %5zu requests, %4d preemptions, %7ld cached tokens, %zu rows differ\n", what, res[0].n,
+            preempt, cached, differ);
     CHECK_INT(differ, 0);
     CHECK(res[0].n > 100);
     CHECK_INT(met[0].n, met[1].n);
@@ -253,10 +259,51 @@ static void equivalence(const char *what, sim_config c, double rate, double in_m
         free(res[ff].v);
         fs_metrics_fini(&met[ff]);
     }
+    return cached;
+}
+
+static void equivalence(const char *what, sim_config c, double rate, double in_mean, double out_mean, int prefix,
+                        uint32_t replicas)
+{
+    equivalence_of(what, c, rate, in_mean, out_mean, prefix, replicas, NULL, 0);
+}
+
+/* Requests whose prompts share prefixes through hash chains (Mooncake-style: one hash per 512
+ * tokens, chained), and multi-turn sessions whose turns share the previous turn's prompt and
+ * output (prefix_tokens past the prompt). */
+#define NLIST 700
+static wl_request chained[NLIST], sessions[NLIST];
+static uint64_t chains[NLIST][16];
+
+static void make_lists(void)
+{
+    uint64_t x = 12345;
+    fs_time t = 0;
+    for (int i = 0; i < NLIST; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        t += (fs_time)((x >> 40) % 120) * FS_NS_PER_MS;
+        int32_t units = 1 + (int32_t)((x >> 20) % 12), shared = (int32_t)((x >> 8) % (uint64_t)(units + 1));
+        uint64_t group = (x >> 50) % 6, h = 0;
+        for (int32_t k = 0; k < units; k++) {
+            h = fs_hash64(h, k < shared ? group * 1000 + (uint64_t)k : (uint64_t)i * 1000 + (uint64_t)k + 7);
+            chains[i][k] = h;
+        }
+        chained[i] = (wl_request){.arrival = t, .input_tokens = units * 512 - (int32_t)((x >> 30) % 300),
+                                  .output_tokens = 1 + (int32_t)((x >> 12) % 300), .chain = chains[i],
+                                  .nchain = units, .chain_tokens = 512};
+        /* sessions: 100 sessions of 7 turns, interleaved in time */
+        int sess = i % 100, turn = i / 100;
+        wl_request *prev = turn > 0 ? &sessions[i - 100] : NULL;
+        int32_t in = (prev ? prev->input_tokens + prev->output_tokens : 0) + 50 + (int32_t)((x >> 16) % 200);
+        int32_t out = 1 + (int32_t)((x >> 24) % 200);
+        sessions[i] = (wl_request){.arrival = (fs_time)i * 40 * FS_NS_PER_MS, .input_tokens = in, .output_tokens = out,
+                                   .prefix_key = 1000 + (uint64_t)sess, .prefix_tokens = in + out};
+    }
 }
 
 static void test_fast_path_is_exact(void)
 {
+    make_lists();
     sim_config c = llm_config("llama-3.1-8b", "H100-SXM", 6000);
     equivalence("H100, plenty of KV", c, 20, 800, 200, 0, 2);
     equivalence("H100, shared prefixes", c, 20, 800, 200, 600, 2);
@@ -279,6 +326,11 @@ static void test_fast_path_is_exact(void)
     n.deployments[0].llm.chunked_prefill = false;
     n.deployments[0].llm.max_num_batched_tokens = 8192;
     equivalence("MoE, no chunked prefill", n, 10, 1000, 200, 0, 1);
+    /* both must hit the prefix cache, or they test nothing */
+    CHECK(equivalence_of("hash chains", llm_config("llama-3.1-8b", "H100-SXM", 2500), 0, 0, 0, 0, 2, chained, NLIST) >
+          100000);
+    CHECK(equivalence_of("sessions", llm_config("llama-3.1-8b", "H100-SXM", 12000), 0, 0, 0, 0, 1, sessions, NLIST) >
+          100000);
 }
 
 /* Prefill/decode disaggregation: the prefill replica emits the first token; the KV moves over

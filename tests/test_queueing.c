@@ -13,6 +13,7 @@
 #include "harness.h"
 #include "sim.h"
 #include "wl.h"
+#include "wl_synth.h"
 
 /* Erlang C: probability that an arrival waits in M/M/c with offered load a = lambda / mu. */
 static double erlang_c(int c, double a)

@@ -292,7 +292,7 @@ static const bad_case bad_cases[] = {
     {"workload rate negative", WITH_WL("{'rate': -5}"), "workload.rate", 0, 0, {"expected a number > 0", "got -5", NULL}},
     {"workload rate 0", WITH_WL("{'rate': 0}"), "workload.rate", 0, 0, {"expected a number > 0", "got 0", NULL}},
     {"arrival unknown", WITH_WL("{'arrival': 'bursty', 'rate': 10}"), "workload.arrival", 0, 0,
-     {"expected one of \"constant\", \"poisson\", \"gamma\", \"trace\", got \"bursty\"", NULL}},
+     {"expected one of \"trace\", \"constant\", \"poisson\"", "got \"bursty\"", NULL}},
     {"cv with poisson", WITH_WL("{'arrival': 'poisson', 'rate': 10, 'cv': 2}"), "workload.cv", 0, 0,
      {"only used with \"arrival\": \"gamma\"", NULL}},
     {"gamma cv 0", WITH_WL("{'arrival': 'gamma', 'rate': 10, 'cv': 0}"), "workload.cv", 0, 0,
@@ -315,7 +315,7 @@ static const bad_case bad_cases[] = {
     {"trace without path", WITH_WL("{'arrival': 'trace', 'trace': {'format': 'azure'}}"), "workload.trace.path", 0, 0,
      {"required key is missing (expected a string)", NULL}},
     {"trace format unknown", WITH_WL("{'arrival': 'trace', 'trace': {'path': 'a.csv', 'format': 'json'}}"),
-     "workload.trace.format", 0, 0, {"expected one of \"azure\", \"vllm\", got \"json\"", NULL}},
+     "workload.trace.format", 0, 0, {"expected one of \"azure\", \"burstgpt\", \"mooncake\", \"vllm\", \"csv\", \"jsonl\", got \"json\"", NULL}},
     {"trace with rate", WITH_WL("{'arrival': 'trace', 'rate': 5, 'trace': {'path': 'a.csv'}}"), "workload.rate", 0, 0,
      {"not used with arrival \"trace\"", "remove it", NULL}},
     {"trace with input lengths", WITH_WL("{'arrival': 'trace', 'input': {'value': 5}, 'trace': {'path': 'a.csv'}}"),
@@ -361,7 +361,7 @@ static void check_bad(const bad_case *c)
     CHECK_INT(rc, -1);
     /* nothing left behind */
     CHECK(sc.resolved_json == NULL);
-    CHECK(sc.trace_path == NULL);
+    CHECK(sc.sources == NULL);
     CHECK_STR(err.source, path);
     CHECK_STR(err.path, c->path);
     if (c->line > 0) {
@@ -470,20 +470,19 @@ static void test_quickstart(void)
     CHECK_INT(cfg->slo_ttft, 200 * (int64_t)1000000);
     CHECK_INT(cfg->slo_e2e, 200 * (int64_t)1000000);
     CHECK_INT(cfg->slo_tpot, 0);
-    CHECK(!sc.is_trace);
-    CHECK(sc.trace_path == NULL);
+    CHECK(sc.nsources == 1 && !sc.sources[0].is_trace);
     CHECK(!sc.store_requests);
-    CHECK_INT(sc.target, 0);
-    CHECK_INT(sc.synth.arrival, WL_ARRIVAL_POISSON);
-    CHECK_NEAR(sc.synth.rate, 60, 0);
-    CHECK_INT(sc.synth.target, 0);
-    CHECK_INT(sc.synth.input.dist, WL_DIST_LOGNORMAL);
-    CHECK_NEAR(sc.synth.input.mean, 300, 0);
-    CHECK_NEAR(sc.synth.input.cv, 0.8, 0);
-    CHECK_NEAR(sc.synth.input.min, 1, 0);
-    CHECK_NEAR(sc.synth.input.max, 512, 0);
-    CHECK_INT(sc.synth.output.dist, WL_DIST_FIXED);
-    CHECK_NEAR(sc.synth.output.value, 1, 0);
+    CHECK_INT(sc.sources[0].xf.target, 0);
+    CHECK_INT(sc.sources[0].synth.arrival, WL_ARRIVAL_POISSON);
+    CHECK_NEAR(sc.sources[0].synth.rate, 60, 0);
+    CHECK_INT(sc.sources[0].synth.target, 0);
+    CHECK_INT(sc.sources[0].synth.input.dist, WL_DIST_LOGNORMAL);
+    CHECK_NEAR(sc.sources[0].synth.input.mean, 300, 0);
+    CHECK_NEAR(sc.sources[0].synth.input.cv, 0.8, 0);
+    CHECK_NEAR(sc.sources[0].synth.input.min, 1, 0);
+    CHECK_NEAR(sc.sources[0].synth.input.max, 512, 0);
+    CHECK_INT(sc.sources[0].synth.output.dist, WL_DIST_FIXED);
+    CHECK_NEAR(sc.sources[0].synth.output.value, 1, 0);
     /* the resolved JSON keeps the file's values and adds the defaults */
     CHECK_CONTAINS(sc.resolved_json, "\"name\":\"quickstart\"");
     CHECK_CONTAINS(sc.resolved_json, "\"seed\":42");
@@ -518,7 +517,7 @@ static void test_resolved_reloads(void)
     if (rc == 0) {
         CHECK_STR(b.resolved_json, a.resolved_json);
         CHECK(memcmp(&a.cfg, &b.cfg, sizeof a.cfg) == 0);
-        CHECK(memcmp(&a.synth, &b.synth, sizeof a.synth) == 0);
+        CHECK(memcmp(&a.sources[0].synth, &b.sources[0].synth, sizeof a.sources[0].synth) == 0);
         scenario_fini(&b);
     }
     scenario_fini(&a);
@@ -554,11 +553,11 @@ static void test_minimal_defaults(void)
     CHECK_INT(d->service, SIM_SERVICE_EXPONENTIAL);
     CHECK_NEAR(d->service_mean_s, 0.020, 1e-15);
     CHECK_INT(d->router, SIM_ROUTER_ROUND_ROBIN);
-    CHECK_INT(sc.synth.arrival, WL_ARRIVAL_POISSON);
-    CHECK_INT(sc.synth.input.dist, WL_DIST_FIXED);
-    CHECK_NEAR(sc.synth.input.value, 1, 0);
-    CHECK_INT(sc.synth.output.dist, WL_DIST_FIXED);
-    CHECK_NEAR(sc.synth.output.value, 1, 0);
+    CHECK_INT(sc.sources[0].synth.arrival, WL_ARRIVAL_POISSON);
+    CHECK_INT(sc.sources[0].synth.input.dist, WL_DIST_FIXED);
+    CHECK_NEAR(sc.sources[0].synth.input.value, 1, 0);
+    CHECK_INT(sc.sources[0].synth.output.dist, WL_DIST_FIXED);
+    CHECK_NEAR(sc.sources[0].synth.output.value, 1, 0);
     const char *r = sc.resolved_json;
     CHECK_CONTAINS(r, "\"router\":{\"policy\":\"round_robin\"}");
     CHECK_CONTAINS(r, "\"warmup\":0");
@@ -611,14 +610,14 @@ static void test_good_variants(void)
         CHECK_NEAR(cfg->deployments[1].service_cv, 2, 0);
         CHECK_INT(cfg->deployments[0].router, SIM_ROUTER_CENTRAL_QUEUE);
         CHECK_INT(cfg->deployments[1].router, SIM_ROUTER_CENTRAL_QUEUE);
-        CHECK_INT(sc.target, 1);
-        CHECK_INT(sc.synth.target, 1);
-        CHECK_INT(sc.synth.arrival, WL_ARRIVAL_GAMMA);
-        CHECK_NEAR(sc.synth.cv, 3, 0);
-        CHECK_NEAR(sc.synth.rate, 12.5, 0);
-        CHECK_INT(sc.synth.input.dist, WL_DIST_UNIFORM);
-        CHECK_NEAR(sc.synth.input.min, 10, 0);
-        CHECK_NEAR(sc.synth.input.max, 20, 0);
+        CHECK_INT(sc.sources[0].xf.target, 1);
+        CHECK_INT(sc.sources[0].synth.target, 1);
+        CHECK_INT(sc.sources[0].synth.arrival, WL_ARRIVAL_GAMMA);
+        CHECK_NEAR(sc.sources[0].synth.cv, 3, 0);
+        CHECK_NEAR(sc.sources[0].synth.rate, 12.5, 0);
+        CHECK_INT(sc.sources[0].synth.input.dist, WL_DIST_UNIFORM);
+        CHECK_NEAR(sc.sources[0].synth.input.min, 10, 0);
+        CHECK_NEAR(sc.sources[0].synth.input.max, 20, 0);
         CHECK(sc.store_requests);
         scenario_fini(&sc);
     }
@@ -634,7 +633,7 @@ static void test_good_variants(void)
 
 static int load_quickstart(const char *const *sets, int nsets, scenario *sc, fs_error *err, char *msg, size_t size)
 {
-    scenario_opts o = {sets, nsets, false, 0, NULL, 0};
+    scenario_opts o = {sets, nsets, false, 0, NULL, 0, false, 0};
     fs_error_clear(err);
     msg[0] = '\0';
     int rc = scenario_load(FS_SOURCE_DIR "/scenarios/quickstart.json", &o, sc, err);
@@ -654,14 +653,14 @@ static void test_set_overrides(void)
     if (rc) fprintf(stderr, "  %s\n", msg);
     CHECK_INT(rc, 0);
     if (rc) return;
-    CHECK_NEAR(sc.synth.rate, 40, 0);
+    CHECK_NEAR(sc.sources[0].synth.rate, 40, 0);
     CHECK_INT(sc.cfg.deployments[0].replicas, 3);
     CHECK_INT(sc.cfg.deployments[0].router, SIM_ROUTER_RANDOM);
     CHECK_INT(sc.cfg.slo_ttft, 150000000);
     CHECK_INT(sc.cfg.slo_e2e, 0); /* the object replaced the whole slo section */
-    CHECK_INT(sc.synth.input.dist, WL_DIST_UNIFORM);
-    CHECK_NEAR(sc.synth.input.min, 5, 0);
-    CHECK_NEAR(sc.synth.input.max, 9, 0);
+    CHECK_INT(sc.sources[0].synth.input.dist, WL_DIST_UNIFORM);
+    CHECK_NEAR(sc.sources[0].synth.input.min, 5, 0);
+    CHECK_NEAR(sc.sources[0].synth.input.max, 9, 0);
     CHECK(sc.store_requests);
     CHECK_STR(sc.name, "42");
     CHECK_INT(sc.cfg.seed, 42); /* untouched */
@@ -681,10 +680,10 @@ static void test_set_order_and_new_sections(void)
     /* later sets win */
     const char *twice[] = {"workload.rate=40", "workload.rate=2.5"};
     CHECK_INT(load_quickstart(twice, 2, &sc, &err, msg, sizeof msg), 0);
-    CHECK_NEAR(sc.synth.rate, 2.5, 0);
+    CHECK_NEAR(sc.sources[0].synth.rate, 2.5, 0);
     scenario_fini(&sc);
     /* a missing section is created along the path */
-    scenario_opts o = {(const char *const[]){"slo.tpot_ms=30", "router.policy=central_queue"}, 2, false, 0, NULL, 0};
+    scenario_opts o = {(const char *const[]){"slo.tpot_ms=30", "router.policy=central_queue"}, 2, false, 0, NULL, 0, false, 0};
     if (load_good(GOOD, &o, &sc) == 0) {
         CHECK_INT(sc.cfg.slo_tpot, 30000000);
         CHECK_INT(sc.cfg.deployments[0].router, SIM_ROUTER_CENTRAL_QUEUE);
@@ -748,7 +747,7 @@ static void test_set_reference_examples(void)
     CHECK_CONTAINS(msg, "got null");
     /* sets apply to the file as written: a single-object fleet has no fleet[0] */
     char path[64];
-    scenario_opts o = {(const char *const[]){"fleet[0].count=3"}, 1, false, 0, NULL, 0};
+    scenario_opts o = {(const char *const[]){"fleet[0].count=3"}, 1, false, 0, NULL, 0, false, 0};
     rc = load_text("{'name': 't', " DUR ", 'fleet': {'gpu': 'L4', 'count': 4}, " DEPS ", " WL "}", &o, &sc, path,
                    sizeof path, &err, msg, sizeof msg);
     CHECK_INT(rc, -1);
@@ -799,7 +798,7 @@ static void test_seed_override(void)
     scenario sc;
     fs_error err;
     char msg[1024];
-    scenario_opts o = {NULL, 0, true, 7, NULL, 0};
+    scenario_opts o = {NULL, 0, true, 7, NULL, 0, false, 0};
     fs_error_clear(&err);
     int rc = scenario_load(FS_SOURCE_DIR "/scenarios/quickstart.json", &o, &sc, &err);
     if (rc) fprintf(stderr, "  %s\n", fs_error_format(&err, msg, sizeof msg));
@@ -810,19 +809,19 @@ static void test_seed_override(void)
     scenario_fini(&sc);
     /* --seed also wins over --set seed=..., and stands in for a bad seed in the file */
     const char *sets[] = {"seed=3"};
-    scenario_opts o2 = {sets, 1, true, 0, NULL, 0};
+    scenario_opts o2 = {sets, 1, true, 0, NULL, 0, false, 0};
     if (load_good(HEAD ", " WL ", 'seed': -1}", &o2, &sc) == 0) {
         CHECK_INT(sc.cfg.seed, 0);
         scenario_fini(&sc);
     }
     /* the largest seed a file can hold */
-    scenario_opts o3 = {NULL, 0, true, (uint64_t)INT64_MAX, NULL, 0};
+    scenario_opts o3 = {NULL, 0, true, (uint64_t)INT64_MAX, NULL, 0, false, 0};
     if (load_good(GOOD, &o3, &sc) == 0) {
         CHECK_INT(sc.cfg.seed, INT64_MAX);
         scenario_fini(&sc);
     }
     /* documented: only the low 63 bits of --seed are kept */
-    scenario_opts o4 = {NULL, 0, true, ((uint64_t)1 << 63) + 5, NULL, 0};
+    scenario_opts o4 = {NULL, 0, true, ((uint64_t)1 << 63) + 5, NULL, 0, false, 0};
     if (load_good(GOOD, &o4, &sc) == 0) {
         CHECK_INT(sc.cfg.seed, 5);
         CHECK_CONTAINS(sc.resolved_json, "\"seed\":5,");
@@ -896,21 +895,19 @@ static void test_trace_relative_path(void)
     if (rc) fprintf(stderr, "  %s\n", fs_error_format(&err, msg, sizeof msg));
     CHECK_INT(rc, 0);
     if (rc) return;
-    CHECK(sc.is_trace);
-    CHECK_STR(sc.trace_path, FS_TEST_DATA "/scenarios/../azure_conv_head100.csv");
+    CHECK(sc.nsources == 1 && sc.sources[0].is_trace);
+    CHECK_STR(sc.sources[0].trace_path, FS_TEST_DATA "/scenarios/../azure_conv_head100.csv");
     CHECK_INT(sc.cfg.duration, FS_TIME_MAX); /* a trace ends by itself */
     CHECK_INT(sc.cfg.deployments[0].service, SIM_SERVICE_CONSTANT);
     CHECK_CONTAINS(sc.resolved_json, "\"format\":\"azure\"");
     CHECK_CONTAINS(sc.resolved_json, "\"path\":\"../azure_conv_head100.csv\""); /* as written */
     /* the path leads to the trace: its first request */
     wl_source *src[1];
-    uint32_t n = 0;
-    rc = scenario_open_sources(&sc, src, &n, &err);
+    rc = scenario_open_sources(&sc, src, &err);
     if (rc) fprintf(stderr, "  %s\n", fs_error_format(&err, msg, sizeof msg));
     CHECK_INT(rc, 0);
     if (rc == 0) {
         wl_request r;
-        CHECK_INT(n, 1);
         CHECK_INT(wl_next(src[0], &r, &err), 1);
         CHECK_INT(r.arrival, 0);
         CHECK_INT(r.input_tokens, 374);
@@ -918,7 +915,7 @@ static void test_trace_relative_path(void)
         wl_free(src[0]);
     }
     scenario_fini(&sc);
-    CHECK(sc.trace_path == NULL);
+    CHECK(sc.sources == NULL);
 }
 
 static void test_trace_paths_in_tmp(void)
@@ -943,7 +940,7 @@ static void test_trace_paths_in_tmp(void)
     CHECK_INT(rc, 0);
     if (rc == 0) {
         snprintf(want, sizeof want, "%s/t.csv", sub);
-        CHECK_STR(sc.trace_path, want);
+        CHECK_STR(sc.sources[0].trace_path, want);
         scenario_fini(&sc);
     }
     /* relative with folders */
@@ -952,7 +949,7 @@ static void test_trace_paths_in_tmp(void)
     CHECK_INT(rc, 0);
     if (rc == 0) {
         snprintf(want, sizeof want, "%s/in/t.csv", sub);
-        CHECK_STR(sc.trace_path, want);
+        CHECK_STR(sc.sources[0].trace_path, want);
         scenario_fini(&sc);
     }
     /* absolute: unchanged */
@@ -960,7 +957,7 @@ static void test_trace_paths_in_tmp(void)
     rc = scenario_load(file, NULL, &sc, &err);
     CHECK_INT(rc, 0);
     if (rc == 0) {
-        CHECK_STR(sc.trace_path, "/data/t.csv");
+        CHECK_STR(sc.sources[0].trace_path, "/data/t.csv");
         scenario_fini(&sc);
     }
     /* a missing trace file is reported when the source opens, naming the resolved path */
@@ -969,9 +966,7 @@ static void test_trace_paths_in_tmp(void)
     CHECK_INT(rc, 0);
     if (rc == 0) {
         wl_source *src[1];
-        uint32_t n = 5;
-        CHECK_INT(scenario_open_sources(&sc, src, &n, &err), -1);
-        CHECK_INT(n, 0);
+        CHECK_INT(scenario_open_sources(&sc, src, &err), -1);
         snprintf(want, sizeof want, "%s/none.csv", sub);
         CHECK_CONTAINS(fs_error_format(&err, msg, sizeof msg), want);
         scenario_fini(&sc);

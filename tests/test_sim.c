@@ -5,6 +5,7 @@
 #include "rows.h"
 #include "sim.h"
 #include "wl.h"
+#include "wl_synth.h"
 
 static sim_config base_config(void)
 {

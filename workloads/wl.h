@@ -30,62 +30,120 @@ typedef struct wl_request {
     int32_t output_tokens; /* tokens to generate, >= 1 */
     uint32_t target;       /* which deployment serves it (index), set by the source's tag */
     int32_t priority;      /* lower is more urgent (engines with the priority policy) */
-    /* Prompt sharing for prefix caching: the first prefix_tokens tokens of the prompt are the
-     * same for every request with the same prefix_key (0: nothing shared). */
+    /* Prompt sharing for prefix caching: the first prefix_tokens tokens of the request (its
+     * prompt, then its output) are the same for every request with the same prefix_key (0:
+     * nothing shared). A session's turns share one key: each turn's prompt starts with the
+     * previous turn's prompt and output. */
     uint64_t prefix_key;
     int32_t prefix_tokens;
+    /* Or a chain of content hashes (Mooncake's hash_ids): chain[i] names tokens
+     * [i x chain_tokens, (i + 1) x chain_tokens) of the prompt together with everything before
+     * them, so two prompts hold the same tokens for as long as their chains agree. Points into
+     * the source: valid until its next wl_next; whoever keeps the request copies it. */
+    const uint64_t *chain;
+    int32_t nchain, chain_tokens;
+    uint32_t tenant, region;  /* 1-based indexes into the scenario's names; 0: none */
+    uint64_t session;         /* 0: none */
 } wl_request;
 
 typedef struct wl_source wl_source;
 
-/* 1: a request in *out; 0: the source is exhausted; -1: bad input, described in err. */
+/* 1: a request in *out; 0: the source is exhausted; -1: bad input, described in err;
+ * WL_WAIT: nothing until one of this source's requests completes (closed-loop users, session
+ * turns). After each wl_complete the simulation asks again, and schedules every request the
+ * source then gives (their arrivals are at or after the completion, but need not be in order
+ * among themselves). */
+#define WL_WAIT 2
 int wl_next(wl_source *s, wl_request *out, fs_error *err);
+/* Start again from the first request (for looping). 0, or -1 with err. */
+int wl_rewind(wl_source *s, fs_error *err);
 /* A request of this source finished at `now`. */
 void wl_complete(wl_source *s, const wl_request *r, fs_time now);
 void wl_free(wl_source *s);
 
-/* ---- synthetic load ---- */
-
-enum wl_arrival { WL_ARRIVAL_CONSTANT, WL_ARRIVAL_POISSON, WL_ARRIVAL_GAMMA };
-enum wl_dist { WL_DIST_FIXED, WL_DIST_UNIFORM, WL_DIST_LOGNORMAL, WL_DIST_EMPIRICAL };
-
-/* A token-length distribution. fixed: value. uniform: integers in [min, max]. lognormal: mean
- * and cv of the distribution itself (not of its log), then clamped to [min, max]. empirical: one
- * of `values` (lengths taken from a trace) chosen uniformly, then clamped. Draws are
- * rounded to integers and are at least 1. */
-typedef struct wl_len_spec {
-    enum wl_dist dist;
-    double value, mean, cv;
-    double min, max;
-    const int32_t *values;  /* empirical: not owned, must outlive the source */
-    size_t nvalues;
-} wl_len_spec;
-
-typedef struct wl_synth_spec {
-    enum wl_arrival arrival;
-    double rate; /* requests per second, > 0 */
-    double cv;   /* gamma: coefficient of variation of inter-arrival times, > 0 */
-    wl_len_spec input, output;
-    /* Shared prefixes (a system prompt): each request starts with prefix_tokens tokens shared
-     * with the requests of one of prefix_groups groups, drawn uniformly; its input length is
-     * prefix_tokens plus a draw from `input`. 0 tokens: no sharing. */
-    int32_t prefix_tokens;
-    uint32_t prefix_groups;
-    uint32_t target;
-} wl_synth_spec;
-
-/* `index` tells sources apart in the RNG stream derivation (the first source is 0). */
-wl_source *wl_synth_open(const wl_synth_spec *spec, uint64_t seed, uint64_t index);
-
-/* Draw one length (exposed for tests of the distributions). */
-int32_t wl_len_draw(const wl_len_spec *spec, void *gsl_rng);
-
 /* ---- traces ---- */
 
-/* The Azure LLM inference trace CSV (TIMESTAMP,ContextTokens,GeneratedTokens), streamed with
- * libcsv. Arrivals are relative to the first row's timestamp. Fails (NULL, err filled) when the
- * file cannot be opened, is empty or its header is wrong; row errors surface from wl_next. */
-wl_source *wl_azure_open(const char *path, uint32_t target, fs_error *err);
+/* Trace formats (wl_format_name gives the scenario's names). */
+enum wl_format {
+    WL_FMT_AZURE,    /* Azure LLM inference CSV: TIMESTAMP,ContextTokens,GeneratedTokens (2023, 2024) */
+    WL_FMT_BURSTGPT, /* BurstGPT CSV, v1.1 (6 columns) and v1.2+ (8 columns) */
+    WL_FMT_MOONCAKE, /* Mooncake JSON lines: timestamp (ms), input_length, output_length, hash_ids */
+    WL_FMT_VLLM,     /* per-request JSON lines of a measured run: input_toks, output_toks, queued_ts / arrival_time */
+    WL_FMT_CSV,      /* any CSV with a header, through a column mapping */
+    WL_FMT_JSONL,    /* any JSON lines, through a key mapping */
+    WL_FMT_COUNT
+};
+const char *wl_format_name(enum wl_format f);
+int wl_format_from_name(const char *name); /* -1: unknown */
+
+enum wl_time_unit { WL_UNIT_S, WL_UNIT_MS, WL_UNIT_US, WL_UNIT_DATETIME };
+
+/* A generic trace's columns (CSV header names, or JSON keys); NULL: absent. arrival, input and
+ * output are required. */
+typedef struct wl_columns {
+    const char *arrival, *input, *output;
+    enum wl_time_unit arrival_unit;
+    const char *model, *tenant, *session, *priority, *region;
+} wl_columns;
+
+/* What a trace's rows came to. */
+typedef struct wl_trace_stats {
+    uint64_t rows;     /* data rows read */
+    uint64_t bad;      /* malformed rows skipped (skip_bad_rows) */
+    uint64_t failed;   /* failed requests dropped (BurstGPT: Response tokens 0) */
+    uint64_t filtered; /* rows another filter left out (model, log type) */
+} wl_trace_stats;
+
+/* Names in a trace's rows to indexes: the deployment serving a model (-1 with a message in
+ * `why` when none does), and tenant and region names (kind 0 and 1) to 1-based indexes. */
+typedef struct wl_names {
+    void *ctx;
+    int (*model)(void *ctx, const char *name, size_t len, uint32_t *target, char *why, size_t why_len);
+    uint32_t (*intern)(void *ctx, int kind, const char *name, size_t len);
+} wl_names;
+
+typedef struct wl_trace_opts {
+    enum wl_format format;
+    wl_columns columns;        /* WL_FMT_CSV, WL_FMT_JSONL */
+    const char *model;         /* BurstGPT: only rows of this Model (NULL: all) */
+    const char *log_type;      /* BurstGPT: only rows of this Log Type (NULL: all) */
+    bool keep_failed;          /* BurstGPT: keep failed requests (served with 1 output token) */
+    bool skip_bad_rows;        /* skip and count malformed rows instead of failing */
+    double sort_window;        /* seconds: rows may come this much out of time order (0: none) */
+    uint32_t target;           /* the deployment, unless a model column says otherwise */
+    const wl_names *names;     /* for model, tenant and region columns (may be NULL) */
+    bool json_slow;            /* parse every JSON line with jansson (tests compare the two) */
+} wl_trace_opts;
+
+/* Open a trace, plain or gzip-compressed (told by its first bytes). Fails (NULL, err filled)
+ * when the file cannot be read or its header is wrong; row errors surface from wl_next as
+ * file:line:column with the offending value. Arrivals are relative to the earliest request. */
+wl_source *wl_trace_open(const char *path, const wl_trace_opts *o, fs_error *err);
+/* The same over bytes in memory (`name` for messages; the bytes must outlive the source). */
+wl_source *wl_trace_open_buffer(const char *name, const void *data, size_t len, const wl_trace_opts *o,
+                                fs_error *err);
+/* Row counts of the traces under s (summed over merged sources); zeros for synthetic ones. */
+void wl_stats(wl_source *s, wl_trace_stats *out);
+
+/* ---- transforms ---- */
+
+typedef struct wl_xform_spec {
+    double window_start, window_end; /* seconds of the source's own time; end 0: to the end */
+    double sample;                   /* keep each request with this probability (1: all) */
+    double speedup;                  /* arrival times divided by this (1: as is) */
+    double mean_rate;                /* rescale arrival times to this mean rate, req/s (0: as is) */
+    uint32_t loop;                   /* play the source this many times back to back (0, 1: once) */
+    uint64_t limit;                  /* at most this many requests (0: all) */
+    /* tags: a set value replaces the request's own */
+    bool set_target, set_tenant, set_region, set_priority;
+    uint32_t target, tenant, region;
+    int32_t priority;
+} wl_xform_spec;
+
+/* Apply x to inner (owned): window, sampling (seeded by seed and index), speed-up or mean rate
+ * (a first pass over the source measures its rate), looping, limit, tags. Ids are renumbered.
+ * NULL with err when the first pass fails or finds no request. */
+wl_source *wl_xform_open(wl_source *inner, const wl_xform_spec *x, uint64_t seed, uint64_t index, fs_error *err);
 
 /* Arrival times of `inner` divided by `speedup` (> 0): 2 replays a trace twice as fast. Takes
  * ownership of inner. */
@@ -94,8 +152,8 @@ wl_source *wl_speedup_open(wl_source *inner, double speedup);
 /* Requests from memory (copied); ids are renumbered 0, 1, ... in order. */
 wl_source *wl_list_open(const wl_request *reqs, size_t n);
 
-/* Per-request JSON lines of a measured vLLM run (input_toks, output_toks, and queued_ts or else
- * arrival_time, in seconds). Row errors surface from wl_next as file:line. */
+/* The Azure and measured-run readers (wl_trace_open with defaults). */
+wl_source *wl_azure_open(const char *path, uint32_t target, fs_error *err);
 wl_source *wl_vllm_open(const char *path, uint32_t target, fs_error *err);
 
 /* Parse "YYYY-MM-DD HH:MM:SS[.f{1,9}][Z|+HH:MM|-HH:MM]" (a 'T' may separate date and time)

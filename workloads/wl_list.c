@@ -28,7 +28,7 @@ static void list_free(wl_source *src)
     free(l);
 }
 
-static const wl_source_ops list_ops = {list_next, NULL, list_free};
+static const wl_source_ops list_ops = {list_next, NULL, list_free, NULL, NULL};
 
 wl_source *wl_list_open(const wl_request *reqs, size_t n)
 {

@@ -4,6 +4,7 @@
 
 #include "rng.h"
 #include "wl_internal.h"
+#include "wl_synth.h"
 
 typedef struct synth {
     wl_source base;
@@ -98,7 +99,7 @@ static void synth_free(wl_source *src)
     free(s);
 }
 
-static const wl_source_ops synth_ops = {synth_next, NULL, synth_free};
+static const wl_source_ops synth_ops = {synth_next, NULL, synth_free, NULL, NULL};
 
 wl_source *wl_synth_open(const wl_synth_spec *spec, uint64_t seed, uint64_t index)
 {

@@ -46,6 +46,9 @@ static const char usage_run[] =
     "  --db FILE          results database (default results.db; created if missing)\n"
     "  --no-db            do not store the run\n"
     "  --requests         also store one row per request (same as output.requests=true)\n"
+    "  --skip-bad-rows    skip malformed trace rows and count them, instead of stopping\n"
+    "  --sort SECONDS     let trace rows come up to SECONDS out of time order (reordered\n"
+    "                     within that window; memory stays bounded by it)\n"
     "  --json             print the summary as one JSON object (vLLM benchmark key names)\n"
     "  -h, --help         this text\n"
     "\n"
@@ -59,8 +62,9 @@ typedef struct run_args {
     int nsets;
     const char **catalogs;
     int ncatalogs;
-    bool has_seed, json, requests;
+    bool has_seed, json, requests, skip_bad_rows;
     uint64_t seed;
+    double sort_window;
 } run_args;
 
 int cli_parse_u64(const char *s, uint64_t *out)
@@ -106,6 +110,15 @@ static int parse_run_args(int argc, char **argv, run_args *a)
             else a->has_seed = true;
         } else if (strncmp(arg, "--set=", 6) == 0) {
             a->sets[a->nsets++] = arg + 6;
+        } else if (strcmp(arg, "--sort") == 0) {
+            char *end;
+            if (i + 1 >= argc) return usage_error("option %s needs a value", arg);
+            const char *v = argv[++i];
+            a->sort_window = strtod(v, &end);
+            if (end == v || *end || !(a->sort_window > 0 && a->sort_window <= 1e9))
+                return usage_error("--sort: expected a window in seconds (> 0), got '%s'", v);
+        } else if (strcmp(arg, "--skip-bad-rows") == 0) {
+            a->skip_bad_rows = true;
         } else if (strcmp(arg, "--no-db") == 0) {
             a->db = NULL;
         } else if (strcmp(arg, "--json") == 0) {
@@ -135,7 +148,7 @@ static int cmd_run(int argc, char **argv)
     }
     fs_error err;
     scenario sc;
-    scenario_opts so = {a.sets, a.nsets, a.has_seed, a.seed, a.catalogs, a.ncatalogs};
+    scenario_opts so = {a.sets, a.nsets, a.has_seed, a.seed, a.catalogs, a.ncatalogs, a.skip_bad_rows, a.sort_window};
     rc = scenario_load(a.scenario, &so, &sc, &err);
     free(a.sets);
     free(a.catalogs);

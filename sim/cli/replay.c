@@ -434,7 +434,7 @@ int cmd_replay(int argc, char **argv)
     char *req_path = fs_xmalloc(n), *ts_path = fs_xmalloc(n);
     snprintf(req_path, n, "%s/vllm/requests.jsonl", dir);
     snprintf(ts_path, n, "%s/vllm/timeseries.csv", dir);
-    scenario_opts so = {sets, nsets, false, 0, cats, ncats};
+    scenario_opts so = {sets, nsets, false, 0, cats, ncats, false, 0};
     if (build_scenario(dir, gpu, &root, &meta_path, &err) || scenario_load_json(root, meta_path, &so, &sc, &err) ||
         read_measured(req_path, &rp, &err) || read_series(ts_path, &rp, &err)) {
         print_error(&err);

@@ -68,10 +68,11 @@ static int sink_sample(void *ctx, fs_time t, const char *name, double value, fs_
 int cli_execute(scenario *sc, cli_run *o, fs_metrics *m)
 {
     fs_error err;
-    wl_source *sources[1];
-    uint32_t nsources;
-    if (scenario_open_sources(sc, sources, &nsources, &err)) {
+    uint32_t nsources = sc->nsources;
+    wl_source **sources = fs_xcalloc(nsources, sizeof *sources);
+    if (scenario_open_sources(sc, sources, &err)) {
         print_error(&err);
+        free(sources);
         return EXIT_INPUT;
     }
     store_sink sink_ctx = {.requests = o->store_requests, .observer = o->observer};
@@ -82,6 +83,7 @@ int cli_execute(scenario *sc, cli_run *o, fs_metrics *m)
             print_error(&err);
             store_close(sink_ctx.st);
             for (uint32_t i = 0; i < nsources; i++) wl_free(sources[i]);
+            free(sources);
             return EXIT_RUN_FAILED;
         }
         o->run_id = sink_ctx.run_id;
@@ -121,6 +123,7 @@ int cli_execute(scenario *sc, cli_run *o, fs_metrics *m)
         exit_code = sink_ctx.db_failed ? EXIT_RUN_FAILED : EXIT_INPUT;
     }
     sim_free(s);
+    free(sources);
     store_close(sink_ctx.st);
     return exit_code;
 }

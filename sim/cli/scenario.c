@@ -16,98 +16,10 @@
 
 #include <jansson.h>
 
-#include "jsonv.h"
-
 #include "catalog.h"
+#include "scenario_internal.h"
 
 /* ---- sections ---- */
-
-static const char *const len_keys[] = {"dist", "value", "min", "max", "mean", "cv", "trace", "format", NULL};
-static const char *const len_dists[] = {"fixed", "uniform", "lognormal", "empirical", NULL};
-static const char *const trace_formats[] = {"azure", "vllm", NULL};
-
-static char *resolve_path(const char *scenario_file, const char *path);
-static wl_source *open_trace(const char *path, int format, uint32_t target, fs_error *err)
-{
-    return format == 1 ? wl_vllm_open(path, target, err) : wl_azure_open(path, target, err);
-}
-
-/* The input or output lengths of every request of a trace, for an empirical distribution. */
-static int load_empirical(jv_ctx *c, json_t *o, const char *p, bool input, wl_len_spec *out, scenario *sc)
-{
-    const char *path, *fmt;
-    if (jv_get_str(c, o, p, "trace", true, NULL, NULL, &path) ||
-        jv_get_str(c, o, p, "format", false, "azure", trace_formats, &fmt))
-        return -1;
-    char *full = resolve_path(c->file, path);
-    wl_source *src = open_trace(full, jv_choice_index(trace_formats, fmt), 0, c->err);
-    free(full);
-    if (!src) return -1;
-    int32_t *v = NULL;
-    size_t n = 0, cap = 0;
-    wl_request r;
-    int rc;
-    while ((rc = wl_next(src, &r, c->err)) == 1) {
-        v = fs_xgrow(v, &cap, n + 1, sizeof *v);
-        v[n++] = input ? r.input_tokens : r.output_tokens;
-    }
-    wl_free(src);
-    if (rc < 0 || n == 0) {
-        free(v);
-        if (rc < 0) return -1;
-        char pt[JV_PATH_MAX];
-        jv_join(pt, p, "trace");
-        return fs_error_at(c->err, c->file, pt, "the trace has no requests to take lengths from");
-    }
-    sc->owned = fs_xrealloc(sc->owned, (sc->nowned + 1) * sizeof *sc->owned);
-    sc->owned[sc->nowned++] = v;
-    out->values = v;
-    out->nvalues = n;
-    return 0;
-}
-#define MAX_TOKENS 1e9
-
-/* A length spec's min and max (required, or 1 and MAX_TOKENS by default), max >= min. */
-static int get_bounds(jv_ctx *c, json_t *o, const char *p, bool required, wl_len_spec *out)
-{
-    if (jv_get_num(c, o, p, "min", required, 1, 1, false, MAX_TOKENS, &out->min) ||
-        jv_get_num(c, o, p, "max", required, MAX_TOKENS, 1, false, MAX_TOKENS, &out->max))
-        return -1;
-    if (out->max >= out->min) return 0;
-    char pm[JV_PATH_MAX];
-    jv_join(pm, p, "max");
-    return fs_error_at(c->err, c->file, pm, "expected a number >= min (%g), got %g", out->min, out->max);
-}
-
-static int load_len(jv_ctx *c, json_t *wl, const char *path, const char *key, wl_len_spec *out, scenario *sc)
-{
-    char p[JV_PATH_MAX];
-    jv_join(p, path, key);
-    json_t *o = NULL;
-    if (jv_get_obj(c, wl, path, key, false, &o) || jv_check_keys(c, o, p, len_keys)) return -1;
-    const char *dist;
-    if (jv_get_str(c, o, p, "dist", false, "fixed", len_dists, &dist)) return -1;
-    memset(out, 0, sizeof *out);
-    out->dist = (enum wl_dist)jv_choice_index(len_dists, dist);
-    static const char *const used[][6] = {{"dist", "value", NULL}, {"dist", "min", "max", NULL},
-                                          {"dist", "mean", "cv", "min", "max", NULL},
-                                          {"dist", "trace", "format", "min", "max", NULL}};
-    if (jv_check_used(c, o, p, "dist", dist, used[out->dist])) return -1;
-    switch (out->dist) {
-    case WL_DIST_FIXED:
-        return jv_get_num(c, o, p, "value", false, 1, 1, false, MAX_TOKENS, &out->value);
-    case WL_DIST_UNIFORM:
-        return get_bounds(c, o, p, true, out);
-    case WL_DIST_EMPIRICAL:
-        return get_bounds(c, o, p, false, out) || load_empirical(c, o, p, strcmp(key, "input") == 0, out, sc);
-    case WL_DIST_LOGNORMAL:
-        return jv_get_num(c, o, p, "mean", true, 0, 0, true, MAX_TOKENS, &out->mean) ||
-                       jv_get_num(c, o, p, "cv", false, 1, 0, true, 100, &out->cv) || get_bounds(c, o, p, false, out)
-                   ? -1
-                   : 0;
-    }
-    return 0;
-}
 
 static const char *const fleet_keys[] = {"gpu", "count", "price_per_hour", NULL};
 
@@ -406,77 +318,6 @@ static int load_deployments(jv_ctx *c, const catalog *cat, json_t *root, sim_con
     return 0;
 }
 
-static const char *const wl_keys[] = {"arrival", "rate", "cv", "input", "output", "prefix", "trace", "deployment", NULL};
-static const char *const prefix_keys[] = {"tokens", "groups", NULL};
-static const char *const arrivals[] = {"constant", "poisson", "gamma", "trace", NULL};
-static const char *const trace_keys[] = {"path", "format", "speedup", NULL};
-
-static char *resolve_path(const char *scenario_file, const char *path)
-{
-    const char *slash = strrchr(scenario_file, '/');
-    if (path[0] == '/' || !slash) return fs_xstrdup(path);
-    size_t dir = (size_t)(slash - scenario_file) + 1, n = strlen(path);
-    char *out = fs_xmalloc(dir + n + 1);
-    memcpy(out, scenario_file, dir);
-    memcpy(out + dir, path, n + 1);
-    return out;
-}
-
-static int load_workload(jv_ctx *c, json_t *root, scenario *sc)
-{
-    json_t *w = NULL;
-    const char *arrival, *dep;
-    if (jv_get_obj(c, root, "", "workload", true, &w) || jv_check_keys(c, w, "workload", wl_keys) ||
-        jv_get_str(c, w, "workload", "arrival", false, "poisson", arrivals, &arrival) ||
-        jv_get_str(c, w, "workload", "deployment", false, sc->cfg.deployments[0].name, NULL, &dep))
-        return -1;
-    sc->target = UINT32_MAX;
-    for (uint32_t d = 0; d < sc->cfg.ndeployments; d++)
-        if (strcmp(sc->cfg.deployments[d].name, dep) == 0) sc->target = d;
-    if (sc->target == UINT32_MAX)
-        return fs_error_at(c->err, c->file, "workload.deployment", "expected the name of a deployment, got \"%s\"", dep);
-    if (strcmp(arrival, "trace") == 0) {
-        json_t *t = NULL;
-        const char *path, *fmt;
-        if (jv_get_obj(c, w, "workload", "trace", true, &t) || jv_check_keys(c, t, "workload.trace", trace_keys) ||
-            jv_get_str(c, t, "workload.trace", "path", true, NULL, NULL, &path) ||
-            jv_get_str(c, t, "workload.trace", "format", false, "azure", trace_formats, &fmt) ||
-            jv_get_num(c, t, "workload.trace", "speedup", false, 1, 0, true, 1e9, &sc->trace_speedup))
-            return -1;
-        for (const char *const *k = (const char *const[]){"rate", "cv", "input", "output", "prefix", NULL}; *k; k++)
-            if (json_object_get(w, *k)) {
-                char p[JV_PATH_MAX];
-                jv_join(p, "workload", *k);
-                return fs_error_at(c->err, c->file, p, "not used with arrival \"trace\" (the trace gives "
-                                   "arrival times and lengths); remove it");
-            }
-        sc->is_trace = true;
-        sc->trace_format = jv_choice_index(trace_formats, fmt);
-        sc->trace_path = resolve_path(c->file, path);
-        return 0;
-    }
-    if (json_object_get(w, "trace"))
-        return fs_error_at(c->err, c->file, "workload.trace", "only used with \"arrival\": \"trace\"");
-    wl_synth_spec *s = &sc->synth;
-    s->arrival = (enum wl_arrival)jv_choice_index(arrivals, arrival);
-    s->target = sc->target;
-    if (jv_get_num(c, w, "workload", "rate", true, 0, 0, true, 1e9, &s->rate)) return -1;
-    if (s->arrival == WL_ARRIVAL_GAMMA && jv_get_num(c, w, "workload", "cv", false, 1, 0, true, 100, &s->cv)) return -1;
-    if (s->arrival != WL_ARRIVAL_GAMMA && json_object_get(w, "cv"))
-        return fs_error_at(c->err, c->file, "workload.cv", "only used with \"arrival\": \"gamma\"");
-    if (json_object_get(w, "prefix")) {
-        json_t *px = NULL;
-        long long tokens, groups;
-        if (jv_get_obj(c, w, "workload", "prefix", true, &px) || jv_check_keys(c, px, "workload.prefix", prefix_keys) ||
-            jv_get_int(c, px, "workload.prefix", "tokens", true, 0, 1, 1 << 24, &tokens) ||
-            jv_get_int(c, px, "workload.prefix", "groups", false, 1, 1, 1 << 30, &groups))
-            return -1;
-        s->prefix_tokens = (int32_t)tokens;
-        s->prefix_groups = (uint32_t)groups;
-    }
-    return load_len(c, w, "workload", "input", &s->input, sc) || load_len(c, w, "workload", "output", &s->output, sc);
-}
-
 static const char *const root_keys[] = {"name", "description", "seed", "duration", "requests", "warmup",
                                         "drain_timeout", "catalogs", "fleet", "deployments", "workload", "router",
                                         "slo", "output", NULL};
@@ -497,7 +338,7 @@ static int load_catalogs(jv_ctx *c, json_t *root, const scenario_opts *opts, sce
         char p[JV_PATH_MAX];
         jv_join_index(p, "catalogs", i);
         if (!json_is_string(v) || json_string_length(v) == 0) return jv_bad(c, p, "a file name", v);
-        char *path = resolve_path(c->file, json_string_value(v));
+        char *path = scenario_resolve_path(c->file, json_string_value(v));
         int rc = catalog_add_file(sc->cat, path, c->err);
         free(path);
         if (rc && c->err && c->err->line == 0 && c->err->path[0] == '\0') { /* could not read it */
@@ -552,9 +393,9 @@ static int validate(jv_ctx *c, json_t *root, const scenario_opts *opts, scenario
     }
 
     if (load_catalogs(c, root, opts, sc) || load_fleet(c, sc->cat, root, cfg) ||
-        load_deployments(c, sc->cat, root, cfg) || load_workload(c, root, sc))
+        load_deployments(c, sc->cat, root, cfg) || scenario_load_workload(c, root, opts, sc))
         return -1;
-    if (!sc->is_trace && !has_duration && !has_requests)
+    if (scenario_never_ends(sc) && !has_duration && !has_requests)
         return fs_error_at(c->err, c->file, "duration", "a synthetic workload never ends: set \"duration\" "
                            "(seconds) or \"requests\" (a count)");
     if (has_duration && cfg->warmup >= cfg->duration)
@@ -690,27 +531,20 @@ int scenario_load(const char *path, const scenario_opts *opts, scenario *out, fs
 
 void scenario_fini(scenario *sc)
 {
-    free(sc->trace_path);
     free(sc->resolved_json);
     catalog_free(sc->cat);
     for (size_t i = 0; i < sc->nowned; i++) free(sc->owned[i]);
     free(sc->owned);
-    sc->trace_path = sc->resolved_json = NULL;
-    sc->cat = NULL;
-    sc->owned = NULL;
-    sc->nowned = 0;
+    for (uint32_t i = 0; i < sc->ntenants; i++) free(sc->tenants[i]);
+    for (uint32_t i = 0; i < sc->nregions; i++) free(sc->regions[i]);
+    free(sc->tenants);
+    free(sc->regions);
+    free(sc->sources);
+    memset(sc, 0, sizeof *sc);
 }
 
-int scenario_open_sources(const scenario *sc, wl_source **out, uint32_t *n, fs_error *err)
+void scenario_own(scenario *sc, void *p)
 {
-    *n = 0;
-    if (sc->is_trace) {
-        out[0] = open_trace(sc->trace_path, sc->trace_format, sc->target, err);
-        if (!out[0]) return -1;
-        if (sc->trace_speedup != 1) out[0] = wl_speedup_open(out[0], sc->trace_speedup);
-    } else {
-        out[0] = wl_synth_open(&sc->synth, sc->cfg.seed, 0);
-    }
-    *n = 1;
-    return 0;
+    sc->owned = fs_xrealloc(sc->owned, (sc->nowned + 1) * sizeof *sc->owned);
+    sc->owned[sc->nowned++] = p;
 }

@@ -8,7 +8,7 @@
  * expected and what was found (semantic errors), and an unknown key names the nearest known one.
  *
  * Ownership: scenario_load fills a caller-provided scenario; scenario_fini releases what it
- * holds (the resolved JSON text, the trace path and the catalog that the config points into).
+ * holds (the resolved JSON text, sources, names and the catalog that the config points into).
  */
 #ifndef FS_SCENARIO_H
 #define FS_SCENARIO_H
@@ -22,21 +22,30 @@
 #include "fs_error.h"
 #include "sim.h"
 #include "wl.h"
+#include "wl_synth.h"
+
+/* One request source of the workload. */
+typedef struct scenario_source {
+    bool is_trace;
+    wl_synth_spec synth;      /* when !is_trace */
+    const char *trace_path;   /* when is_trace: resolved against the scenario's folder */
+    wl_trace_opts trace;      /* format, columns, filters (strings owned by the scenario) */
+    wl_xform_spec xf;         /* window, sampling, time scale, loop, limit, tags */
+} scenario_source;
 
 typedef struct scenario {
     char name[128];
     sim_config cfg;
-    bool is_trace;
-    wl_synth_spec synth;      /* when !is_trace */
-    char *trace_path;         /* when is_trace: resolved against the scenario's folder */
-    int trace_format;         /* 0 azure, 1 vllm (per-request JSON lines of a measured run) */
-    double trace_speedup;     /* arrival times divided by this */
-    uint32_t target;          /* the deployment the workload goes to */
+    scenario_source *sources;
+    uint32_t nsources;
+    char **tenants, **regions; /* tag names: requests carry 1-based indexes into these */
+    uint32_t ntenants, nregions;
     bool store_requests;      /* output.requests */
     char *resolved_json;      /* the scenario as run, compact JSON */
     catalog *cat;             /* GPUs and models; cfg's deployments point into it */
-    void **owned;             /* arrays the specs point into (empirical lengths) */
+    void **owned;             /* what the specs point into (empirical lengths, paths, names) */
     size_t nowned;
+    wl_names names;           /* model, tenant and region names in trace rows */
 } scenario;
 
 typedef struct scenario_opts {
@@ -46,6 +55,8 @@ typedef struct scenario_opts {
     uint64_t seed;
     const char *const *catalogs; /* extra catalog files (--catalog) */
     int ncatalogs;
+    bool skip_bad_rows;       /* --skip-bad-rows: for every trace */
+    double sort_window;       /* --sort SECONDS: for every trace (0: none) */
 } scenario_opts;
 
 int scenario_load(const char *path, const scenario_opts *opts, scenario *out, fs_error *err);
@@ -54,7 +65,8 @@ int scenario_load(const char *path, const scenario_opts *opts, scenario *out, fs
 int scenario_load_json(json_t *root, const char *path, const scenario_opts *opts, scenario *out, fs_error *err);
 void scenario_fini(scenario *sc);
 
-/* Open the workload sources the scenario describes (the caller owns them). */
-int scenario_open_sources(const scenario *sc, wl_source **out, uint32_t *n, fs_error *err);
+/* Open the workload sources the scenario describes, sc->nsources of them (the caller owns
+ * them). Trace rows may add tenant and region names to sc while they are read. */
+int scenario_open_sources(scenario *sc, wl_source **out, fs_error *err);
 
 #endif

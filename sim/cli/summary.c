@@ -16,6 +16,10 @@ void cli_print_summary(FILE *out, const char *name, unsigned long long seed, con
     fprintf(out, "  requests     %.0f arrived, %.0f completed, %.0f unfinished, %.0f rejected (measured after warm-up)\n",
             get(m, "arrived", "value"), get(m, "completed", "value"), get(m, "unfinished", "value"),
             get(m, "rejected", "value"));
+    if (fs_metrics_find(m, "trace_rows", "read"))
+        fprintf(out, "  trace        %.0f rows read; left out: %.0f malformed (skipped), %.0f failed requests, "
+                "%.0f filtered\n", get(m, "trace_rows", "read"), get(m, "trace_rows", "bad_skipped"),
+                get(m, "trace_rows", "failed_dropped"), get(m, "trace_rows", "filtered"));
     fprintf(out, "  duration     %.3f s\n", get(m, "duration", "value"));
     fprintf(out, "  throughput   %.3f req/s, %.1f input tok/s, %.1f output tok/s\n",
             get(m, "request_throughput", "value"), get(m, "input_throughput", "value"),

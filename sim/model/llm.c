@@ -86,16 +86,28 @@ static inline int32_t blocks_for(const llm *e, int32_t tokens) { return (tokens 
 /* ---- block hashes: a request's blocks share a chain with others for its shared prefix, then
  * are its own ---- */
 
-static inline bool block_shared(const llm *e, const seq *s, int32_t i)
-{
-    return s->q->r.prefix_key && (int64_t)(i + 1) * e->p.block_size <= s->q->r.prefix_tokens;
-}
-
+/* Block i of a sequence holds tokens [i x bs, (i + 1) x bs). Within the shared part its content
+ * is named by the prefix key, or by the chain hash that covers its last token (a chain hash
+ * stands for everything before it too); past it, by the request itself. */
 static uint64_t block_hash(const llm *e, const seq *s, int32_t i)
 {
-    uint64_t h = block_shared(e, s, i) ? fs_hash64(s->q->r.prefix_key, (uint64_t)i)
-                                       : fs_hash64(sim_req_uid(s->q), (uint64_t)i);
+    const wl_request *r = &s->q->r;
+    uint64_t h;
+    if (i >= s->nshared) h = fs_hash64(sim_req_uid(s->q), (uint64_t)i);
+    else if (r->nchain > 0) h = fs_hash64(r->chain[((int64_t)(i + 1) * e->p.block_size - 1) / r->chain_tokens], (uint64_t)i);
+    else h = fs_hash64(r->prefix_key, (uint64_t)i);
     return h ? h : 1; /* 0 means "no hash" */
+}
+
+/* Leading blocks of shared content: whole blocks within the prefix or the chain. */
+static int32_t shared_blocks(const llm *e, const wl_request *r)
+{
+    if (!e->p.prefix_caching) return 0;
+    if (r->nchain > 0) {
+        int64_t covered = (int64_t)r->nchain * r->chain_tokens;
+        return (int32_t)((covered < r->input_tokens ? covered : r->input_tokens) / e->p.block_size);
+    }
+    return r->prefix_key ? r->prefix_tokens / e->p.block_size : 0;
 }
 
 /* The block holding the content of a sequence's block i, or -1: shared content through the
@@ -199,7 +211,7 @@ static seq *seq_new(llm *e, sim_req *q)
     s->q = q;
     s->prompt = q->r.input_tokens;
     s->out = q->r.output_tokens;
-    s->nshared = e->p.prefix_caching && q->r.prefix_key ? q->r.prefix_tokens / e->p.block_size : 0;
+    s->nshared = shared_blocks(e, &q->r);
     if (s->prompt + s->out > e->p.max_model_len) s->out = e->p.max_model_len - s->prompt; /* stops at the context */
     q->r.output_tokens = s->out;
     s->generated = q->generated;   /* a decode replica continues after the prefill replica's token */
@@ -448,11 +460,17 @@ static void complete_iteration(llm *e, fs_time t)
 
 static void on_wake(void *ctx, void *obj, uint64_t arg);
 
-/* Can the batch just scheduled repeat unchanged? Decode-only, nobody admitted or preempted. */
+/* Can the batch just scheduled repeat unchanged? Decode-only, nobody admitted or preempted, and
+ * every block the run will take is private (anonymous): a session turn whose shared content
+ * runs into its output takes named blocks in step order, so it is stepped until it is past them. */
 static bool can_run(const llm *e, const st_batch *b, bool admitted)
 {
-    return e->p.fast_forward && e->role != LLM_PREFILL && !admitted && !e->preempted_this_step && b->prefill_tokens == 0 &&
-           b->decodes == e->nrun && b->decodes > 0;
+    if (!(e->p.fast_forward && e->role != LLM_PREFILL && !admitted && !e->preempted_this_step &&
+          b->prefill_tokens == 0 && b->decodes == e->nrun && b->decodes > 0))
+        return false;
+    for (int32_t i = 0; i < e->nrun; i++)
+        if (e->running[i]->nshared > e->running[i]->nblocks) return false;
+    return true;
 }
 
 static void residue_index(llm *e)

@@ -7,10 +7,13 @@
 
 #define INTERRUPT_CHECK_EVERY 4096
 
+/* A source's requests are scheduled as arrival events when pulled: an open-loop source has one
+ * such request ahead at a time (pulled again when it arrives); a closed-loop one (it once said
+ * WL_WAIT) is pulled after each of its completions until it waits again. */
 typedef struct source_slot {
     wl_source *src;
-    wl_request pending;   /* the next request, scheduled as an arrival event */
-    bool done;
+    bool done, closed;
+    uint64_t pending, inflight; /* scheduled but not arrived; arrived, not finished */
 } source_slot;
 
 typedef struct deployment_rt {
@@ -30,7 +33,7 @@ struct sim {
 
     source_slot *sources;
     uint32_t nsources, sources_live;
-    uint64_t arrived;
+    uint64_t arrived, npending;
 
     replica **replicas;
     uint32_t nreplicas;
@@ -55,18 +58,41 @@ fs_time sim_now(const struct sim *s) { return s->now; }
 
 /* ---- request objects ---- */
 
-static sim_req *req_alloc(sim *s)
+/* A request object for r (its chain copied into the object's own buffer), on the list of
+ * requests the simulation holds; not yet arrived. */
+static sim_req *req_alloc(sim *s, const wl_request *r)
 {
     sim_req *q = s->free_reqs;
-    if (q) s->free_reqs = q->next;
-    else q = fs_xmalloc(sizeof *q);
+    uint64_t *chain = NULL;
+    int32_t cap = 0;
+    if (q) {
+        s->free_reqs = q->next;
+        chain = q->chain_buf;
+        cap = q->chain_cap;
+    } else {
+        q = fs_xmalloc(sizeof *q);
+    }
     memset(q, 0, sizeof *q);
+    q->r = *r;
+    if (r->nchain > 0) {
+        if (r->nchain > cap) {
+            size_t c = (size_t)cap;
+            chain = fs_xgrow(chain, &c, (size_t)r->nchain, sizeof *chain);
+            cap = (int32_t)c;
+        }
+        memcpy(chain, r->chain, (size_t)r->nchain * sizeof *chain);
+        q->r.chain = chain;
+    } else {
+        q->r.chain = NULL;
+        q->r.nchain = 0;
+    }
+    q->chain_buf = chain;
+    q->chain_cap = cap;
     q->start = q->first_token = -1;
     q->replica = SIM_NO_REPLICA;
     q->next_inflight = s->inflight;
     if (s->inflight) s->inflight->prev_inflight = q;
     s->inflight = q;
-    s->ninflight++;
     return q;
 }
 
@@ -75,7 +101,7 @@ static void req_release(sim *s, sim_req *q)
     if (q->prev_inflight) q->prev_inflight->next_inflight = q->next_inflight;
     else s->inflight = q->next_inflight;
     if (q->next_inflight) q->next_inflight->prev_inflight = q->prev_inflight;
-    s->ninflight--;
+    if (q->arrived) s->ninflight--;
     q->next = s->free_reqs;
     s->free_reqs = q;
 }
@@ -104,20 +130,50 @@ static void emit_row(sim *s, const sim_req *q, fs_time done)
 
 static void on_arrival(void *ctx, void *obj, uint64_t arg);
 
-/* Pull source i's next request and schedule it, unless arrivals have ended. */
+static void source_done(sim *s, source_slot *sl)
+{
+    if (sl->done) return;
+    sl->done = true;
+    s->sources_live--;
+}
+
+/* Schedule source i's next requests, unless its arrivals have ended: one for an open-loop source,
+ * all it has ready for a closed-loop one. */
 static void pull(sim *s, uint32_t i)
 {
     source_slot *sl = &s->sources[i];
-    fs_error e;
-    int rc = s->cfg.max_requests && s->arrived >= s->cfg.max_requests ? 0
-                                                                      : wl_next(sl->src, &sl->pending, &e);
-    if (rc < 0) fail(s, &e);
-    if (rc == 1 && sl->pending.arrival < s->cfg.duration) {
-        evq_push(s->q, sl->pending.arrival, on_arrival, s, i);
-        return;
+    while (!sl->done) {
+        wl_request r = {0}; /* fields a source leaves alone stay 0 */
+        fs_error e;
+        int rc = s->cfg.max_requests && s->arrived + s->npending >= s->cfg.max_requests ? 0 : wl_next(sl->src, &r, &e);
+        if (rc < 0) fail(s, &e);
+        if (rc == WL_WAIT) {
+            sl->closed = true;
+            if (sl->pending == 0 && sl->inflight == 0) source_done(s, sl); /* nobody left to wait for */
+            return;
+        }
+        if (rc == 1 && r.arrival >= s->cfg.duration && sl->closed) continue; /* past the end: that user stops */
+        if (rc != 1 || r.arrival >= s->cfg.duration) {
+            source_done(s, sl);
+            return;
+        }
+        sim_req *q = req_alloc(s, &r);
+        q->source = i;
+        sl->pending++;
+        s->npending++;
+        evq_push(s->q, r.arrival < s->now ? s->now : r.arrival, on_arrival, q, 0);
+        if (!sl->closed) return;
     }
-    sl->done = true;
-    s->sources_live--;
+}
+
+/* A request is done with (finished or refused): a closed-loop source may now have more. */
+static void leave(sim *s, sim_req *q)
+{
+    uint32_t i = q->source;
+    source_slot *sl = &s->sources[i];
+    sl->inflight--;
+    req_release(s, q);
+    if (sl->closed) pull(s, i);
 }
 
 static fs_time draw_service(sim *s, uint32_t d)
@@ -141,18 +197,21 @@ static fs_time draw_service(sim *s, uint32_t d)
 
 static void on_arrival(void *ctx, void *obj, uint64_t arg)
 {
-    (void)obj;
+    (void)arg;
     sim *s = ctx;
-    uint32_t i = (uint32_t)arg;
-    sim_req *q = req_alloc(s);
-    q->r = s->sources[i].pending;
-    q->source = i;
+    sim_req *q = obj;
+    source_slot *sl = &s->sources[q->source];
+    sl->pending--;
+    sl->inflight++;
+    s->npending--;
+    q->arrived = true;
+    s->ninflight++;
     q->service = draw_service(s, q->r.target);
     s->arrived++;
     s->interval_arrivals++;
     if (q->r.arrival >= s->cfg.warmup) s->measured_arrived++;
     router_route(s->dep[q->r.target].router, q);
-    pull(s, i);
+    if (!sl->closed) pull(s, q->source);
 }
 
 static router *router_of(sim *s, const replica *r)
@@ -230,7 +289,7 @@ void sim_done(struct sim *s, sim_req *q, fs_time t)
     replica *r = s->replicas[q->replica];
     router_release(router_of(s, r), r);
     router_on_capacity(router_of(s, r), r);
-    req_release(s, q);
+    leave(s, q);
 }
 
 void sim_reject(struct sim *s, sim_req *q, fs_time t)
@@ -247,7 +306,7 @@ void sim_reject(struct sim *s, sim_req *q, fs_time t)
     }
     wl_complete(s->sources[q->source].src, &q->r, t);
     if (q->replica != SIM_NO_REPLICA) router_release(router_of(s, s->replicas[q->replica]), s->replicas[q->replica]);
-    req_release(s, q);
+    leave(s, q);
 }
 
 /* ---- time series ---- */
@@ -364,6 +423,7 @@ void sim_free(sim *s)
     while (s->inflight) req_release(s, s->inflight);
     for (sim_req *q = s->free_reqs, *n; q; q = n) {
         n = q->next;
+        free(q->chain_buf);
         free(q);
     }
     fs_sample_fini(&s->ttft);
@@ -406,6 +466,7 @@ int sim_run(sim *s, fs_error *err)
     if (interrupted) return 1;
     /* whatever is still in flight is reported, not dropped */
     for (sim_req *q = s->inflight; q; q = q->next_inflight) {
+        if (!q->arrived) continue;
         if (q->r.arrival >= s->cfg.warmup) s->unfinished++;
         emit_row(s, q, -1);
     }
@@ -438,6 +499,18 @@ void sim_metrics(sim *s, fs_metrics *m)
     fs_metrics_add(m, "completed", "value", (double)s->completed, "requests");
     fs_metrics_add(m, "unfinished", "value", (double)s->unfinished, "requests");
     fs_metrics_add(m, "rejected", "value", (double)s->rejected, "requests");
+    /* trace rows: read, and left out (malformed and skipped, failed requests, filtered) */
+    wl_trace_stats t = {0}, one;
+    for (uint32_t i = 0; i < s->nsources; i++) {
+        wl_stats(s->sources[i].src, &one);
+        t.rows += one.rows, t.bad += one.bad, t.failed += one.failed, t.filtered += one.filtered;
+    }
+    if (t.rows > 0) {
+        fs_metrics_add(m, "trace_rows", "read", (double)t.rows, "rows");
+        fs_metrics_add(m, "trace_rows", "bad_skipped", (double)t.bad, "rows");
+        fs_metrics_add(m, "trace_rows", "failed_dropped", (double)t.failed, "rows");
+        fs_metrics_add(m, "trace_rows", "filtered", (double)t.filtered, "rows");
+    }
     fs_metrics_add(m, "duration", "value", window, "s");
     fs_metrics_add(m, "request_throughput", "value", (double)s->completed / window, "req/s");
     fs_metrics_add(m, "total_input_tokens", "value", (double)s->in_tokens, "tokens");

@@ -22,6 +22,9 @@ typedef struct sim_req {
     int32_t generated;         /* tokens emitted before it reached its current replica (P/D) */
     int32_t kv_tokens;         /* tokens whose KV arrives with it from a prefill replica */
     fs_time last_token;
+    bool arrived;              /* else scheduled to arrive */
+    uint64_t *chain_buf;       /* r.chain's storage, kept with the object when it is reused */
+    int32_t chain_cap;
     struct sim_req *next;
     struct sim_req *prev_inflight, *next_inflight; /* the list of all requests in flight */
 } sim_req;
