@@ -297,8 +297,8 @@ static const bad_case bad_cases[] = {
      {"only used with \"arrival\": \"gamma\"", NULL}},
     {"gamma cv 0", WITH_WL("{'arrival': 'gamma', 'rate': 10, 'cv': 0}"), "workload.cv", 0, 0,
      {"expected a number > 0 and <= 100, got 0", NULL}},
-    {"length dist unknown", WITH_WL("{'rate': 10, 'input': {'dist': 'zipf'}}"), "workload.input.dist", 0, 0,
-     {"expected one of \"fixed\", \"uniform\", \"lognormal\", \"empirical\", got \"zipf\"", NULL}},
+    {"length dist unknown", WITH_WL("{'rate': 10, 'input': {'dist': 'weird'}}"), "workload.input.dist", 0, 0,
+     {"expected one of \"fixed\", \"uniform\"", "got \"weird\"", NULL}},
     {"length a number", WITH_WL("{'rate': 10, 'input': 300}"), "workload.input", 0, 0, {"expected an object, got 300", NULL}},
     {"fixed length 0", WITH_WL("{'rate': 10, 'output': {'value': 0}}"), "workload.output.value", 0, 0,
      {"expected a number >= 1", "got 0", NULL}},
@@ -324,6 +324,48 @@ static const bad_case bad_cases[] = {
      {"only used with \"arrival\": \"trace\"", NULL}},
     {"workload names a missing deployment", WITH_WL("{'rate': 5, 'deployment': 'nope'}"), "workload.deployment", 0, 0,
      {"expected the name of a deployment, got \"nope\"", NULL}},
+    /* several sources, transforms, trace options */
+    {"sources not an array", WITH_WL("{'sources': 5}"), "workload.sources", 0, 0,
+     {"expected an array of 1 to 4096 sources, got 5", NULL}},
+    {"sources empty", WITH_WL("{'sources': []}"), "workload.sources", 0, 0, {"expected an array of 1 to 4096", NULL}},
+    {"key beside sources", WITH_WL("{'sources': [{'rate': 5}], 'rate': 3}"), "workload.rate", 0, 0,
+     {"every key belongs to a source", NULL}},
+    {"second source's deployment", WITH_WL("{'sources': [{'rate': 5}, {'rate': 5, 'deployment': 'x'}]}"),
+     "workload.sources[1].deployment", 0, 0, {"expected the name of a deployment, got \"x\"", NULL}},
+    {"source not an object", WITH_WL("{'sources': [{'rate': 5}, 7]}"), "workload.sources[1]", 0, 0,
+     {"expected an object, got 7", NULL}},
+    {"window on a synthetic source", WITH_WL("{'rate': 5, 'window': {'end': 10}}"), "workload.window", 0, 0,
+     {"only used with \"arrival\": \"trace\"", NULL}},
+    {"window end before start", WITH_WL("{'arrival': 'trace', 'trace': {'path': 'a.csv'}, 'window': {'start': 10, 'end': 5}}"),
+     "workload.window.end", 0, 0, {"expected more than start (10 s), got 5 s", NULL}},
+    {"window unknown key", WITH_WL("{'arrival': 'trace', 'trace': {'path': 'a.csv'}, 'window': {'begin': 1}}"),
+     "workload.window.begin", 0, 0, {"unknown key", NULL}},
+    {"sample 0", WITH_WL("{'arrival': 'trace', 'trace': {'path': 'a.csv'}, 'sample': 0}"), "workload.sample", 0, 0,
+     {"got 0", NULL}},
+    {"sample above 1", WITH_WL("{'arrival': 'trace', 'trace': {'path': 'a.csv'}, 'sample': 1.5}"), "workload.sample", 0, 0,
+     {"got 1.5", NULL}},
+    {"speedup and mean_rate", WITH_WL("{'arrival': 'trace', 'trace': {'path': 'a.csv'}, 'speedup': 2, 'mean_rate': 3}"),
+     "workload.mean_rate", 0, 0, {"not both", NULL}},
+    {"loop 0", WITH_WL("{'arrival': 'trace', 'trace': {'path': 'a.csv'}, 'loop': 0}"), "workload.loop", 0, 0, {"got 0", NULL}},
+    {"limit negative", WITH_WL("{'rate': 5, 'limit': -1}"), "workload.limit", 0, 0, {"got -1", NULL}},
+    {"speedup inside trace", WITH_WL("{'arrival': 'trace', 'trace': {'path': 'a.csv', 'speedup': 2}}"),
+     "workload.trace.speedup", 0, 0, {"unknown key", NULL}},
+    {"csv without columns", WITH_WL("{'arrival': 'trace', 'trace': {'path': 'a.csv', 'format': 'csv'}}"),
+     "workload.trace.columns", 0, 0, {"required key is missing", NULL}},
+    {"columns without input", WITH_WL("{'arrival': 'trace', 'trace': {'path': 'a.csv', 'format': 'csv', 'columns': "
+                                      "{'arrival': 't', 'output': 'o'}}}"),
+     "workload.trace.columns.input", 0, 0, {"required key is missing", NULL}},
+    {"arrival unit unknown", WITH_WL("{'arrival': 'trace', 'trace': {'path': 'a.csv', 'format': 'jsonl', 'columns': "
+                                     "{'arrival': 't', 'input': 'i', 'output': 'o', 'arrival_unit': 'h'}}}"),
+     "workload.trace.columns.arrival_unit", 0, 0, {"expected one of \"s\", \"ms\", \"us\", \"datetime\", got \"h\"", NULL}},
+    {"model filter on azure", WITH_WL("{'arrival': 'trace', 'trace': {'path': 'a.csv', 'model': 'GPT-4'}}"),
+     "workload.trace.model", 0, 0, {"not used with format \"azure\"", NULL}},
+    {"columns on mooncake", WITH_WL("{'arrival': 'trace', 'trace': {'path': 'a.jsonl', 'format': 'mooncake', 'columns': {}}}"),
+     "workload.trace.columns", 0, 0, {"not used with format \"mooncake\"", NULL}},
+    {"sort window negative", WITH_WL("{'arrival': 'trace', 'trace': {'path': 'a.csv', 'sort_window': -1}}"),
+     "workload.trace.sort_window", 0, 0, {"got -1", NULL}},
+    {"tenant not a string", WITH_WL("{'rate': 5, 'tenant': 3}"), "workload.tenant", 0, 0, {"expected a string, got 3", NULL}},
+    {"priority out of range", WITH_WL("{'rate': 5, 'priority': 10000000}"), "workload.priority", 0, 0, {"got 10000000", NULL}},
     /* router, slo, output */
     /* keys the chosen dist does not use */
     {"fixed length with mean", WITH_WL("{'rate': 10, 'input': {'mean': 300}}"), "workload.input.mean", 0, 0,
@@ -976,6 +1018,60 @@ static void test_trace_paths_in_tmp(void)
     rmdir(dir);
 }
 
+/* Several sources with tags and transforms, and the trace options from the command line. */
+static void test_sources_and_transforms(void)
+{
+    scenario sc;
+    scenario_opts o = {NULL, 0, false, 0, NULL, 0, true, 30};
+    if (load_good(HEAD ", 'workload': {'sources': ["
+                  "{'arrival': 'trace', 'trace': {'path': '" FS_TEST_DATA "/azure_conv_head100.csv'}, "
+                  "'window': {'start': 1, 'end': 20}, 'sample': 0.5, 'mean_rate': 4, 'loop': 2, 'tenant': 'a', "
+                  "'region': 'eu', 'priority': 2, 'limit': 50}, "
+                  "{'rate': 3, 'tenant': 'b', 'limit': 9}]}}",
+                  &o, &sc))
+        return;
+    CHECK_INT(sc.nsources, 2);
+    const scenario_source *t = &sc.sources[0], *y = &sc.sources[1];
+    CHECK(t->is_trace && !y->is_trace);
+    CHECK_NEAR(t->xf.window_start, 1, 0);
+    CHECK_NEAR(t->xf.window_end, 20, 0);
+    CHECK_NEAR(t->xf.sample, 0.5, 0);
+    CHECK_NEAR(t->xf.mean_rate, 4, 0);
+    CHECK_INT(t->xf.loop, 2);
+    CHECK_INT(t->xf.limit, 50);
+    CHECK(t->xf.set_tenant && t->xf.tenant == 1 && y->xf.set_tenant && y->xf.tenant == 2);
+    CHECK(t->xf.set_region && t->xf.region == 1 && !y->xf.set_region);
+    CHECK(t->xf.set_priority && t->xf.priority == 2 && !y->xf.set_priority);
+    CHECK_INT(sc.ntenants, 2);
+    CHECK_STR(sc.tenants[1], "b");
+    CHECK(t->trace.skip_bad_rows); /* from the command line */
+    CHECK_NEAR(t->trace.sort_window, 30, 0);
+    CHECK_INT(y->xf.limit, 9);
+    /* the sources open and give what the transforms leave */
+    wl_source *src[2];
+    fs_error err;
+    CHECK_INT(scenario_open_sources(&sc, src, &err), 0);
+    wl_request r;
+    int n = 0, rc;
+    fs_time last = -1;
+    while ((rc = wl_next(src[0], &r, &err)) == 1) {
+        CHECK(r.arrival >= last);
+        CHECK(r.tenant == 1 && r.region == 1 && r.priority == 2);
+        last = r.arrival;
+        n++;
+    }
+    CHECK_INT(rc, 0);
+    CHECK(n > 4 && n <= 50);
+    for (n = 0; (rc = wl_next(src[1], &r, &err)) == 1;) n++;
+    CHECK_INT(n, 9);
+    wl_free(src[0]);
+    wl_free(src[1]);
+    scenario_fini(&sc);
+    /* a limit on every synthetic source lets the workload end without duration */
+    CHECK_INT(load_good("{" NAME ", " FLEET ", " DEPS ", 'workload': {'rate': 3, 'limit': 5}}", NULL, &sc), 0);
+    scenario_fini(&sc);
+}
+
 int main(void)
 {
     RUN(test_bad_scenarios);
@@ -995,5 +1091,6 @@ int main(void)
     RUN(test_edge_cases);
     RUN(test_trace_relative_path);
     RUN(test_trace_paths_in_tmp);
+    RUN(test_sources_and_transforms);
     return DONE();
 }

@@ -5,6 +5,7 @@
 #include "rows.h"
 #include "sim.h"
 #include "wl.h"
+#include "wl_internal.h"
 #include "wl_synth.h"
 
 static sim_config base_config(void)
@@ -277,6 +278,103 @@ static void test_sink_failure_stops_run(void)
     sim_free(s);
 }
 
+/* ---- closed-loop sources and several sources ---- */
+
+/* N users: each sends at 0, then `think` after each of its completions (WL_WAIT meanwhile). */
+typedef struct loop_src {
+    wl_source base;
+    int users, started, nready;
+    fs_time think, ready[16];
+    uint64_t next_id;
+} loop_src;
+
+static int loop_next(wl_source *src, wl_request *out, fs_error *err)
+{
+    (void)err;
+    loop_src *l = (loop_src *)src;
+    fs_time at;
+    if (l->started < l->users) {
+        l->started++;
+        at = 0;
+    } else if (l->nready > 0) {
+        at = l->ready[--l->nready];
+    } else {
+        return WL_WAIT;
+    }
+    *out = (wl_request){.id = l->next_id++, .arrival = at, .input_tokens = 10, .output_tokens = 1};
+    return 1;
+}
+
+static void loop_complete(wl_source *src, const wl_request *r, fs_time now)
+{
+    (void)r;
+    loop_src *l = (loop_src *)src;
+    l->ready[l->nready++] = now + l->think;
+}
+
+static void loop_free(wl_source *src) { free(src); }
+
+static const wl_source_ops loop_ops = {loop_next, loop_complete, loop_free, NULL, NULL};
+
+/* 3 users, 0.5 s service on 3 replicas, 1 s think: each user sends every 1.5 s; arrivals end at
+ * 10 s, and the run ends when the last request is served (nobody is left to wait for). */
+static void test_closed_loop(void)
+{
+    sim_config c = base_config();
+    c.deployments[0].replicas = 3;
+    c.fleet[0].count = 3;
+    c.deployments[0].service_mean_s = 0.5;
+    c.duration = 10 * FS_NS_PER_S;
+    loop_src *l = fs_xcalloc(1, sizeof *l);
+    l->base.ops = &loop_ops;
+    l->users = 3;
+    l->think = FS_NS_PER_S;
+    rows r = {0};
+    sim *s = run_capture(&c, &l->base, &r);
+    CHECK_INT(r.n, 21); /* 0, 1.5, ..., 9 s for each user */
+    int at[8] = {0};
+    for (size_t i = 0; i < r.n; i++) {
+        fs_time a = r.v[i].arrival;
+        CHECK_INT(a % (3 * FS_NS_PER_S / 2), 0);
+        if (a % (3 * FS_NS_PER_S / 2) == 0 && a / (3 * FS_NS_PER_S / 2) < 8) at[a / (3 * FS_NS_PER_S / 2)]++;
+        CHECK_INT(r.v[i].start, a); /* never more users than replicas: nobody queues */
+        CHECK(r.v[i].finished);
+    }
+    for (int k = 0; k < 7; k++) CHECK_INT(at[k], 3);
+    fs_metrics m = {0};
+    sim_metrics(s, &m);
+    CHECK_NEAR(metric(&m, "duration", "value"), 9.5, 1e-12);
+    fs_metrics_fini(&m);
+    sim_free(s);
+    free(r.v);
+}
+
+/* Two sources merge by arrival time; each keeps its own stream. */
+static void test_several_sources(void)
+{
+    sim_config c = base_config();
+    c.deployments[0].replicas = 2;
+    c.fleet[0].count = 2;
+    c.duration = FS_NS_PER_S;
+    wl_synth_spec a = {.arrival = WL_ARRIVAL_CONSTANT, .rate = 10, .input = {.dist = WL_DIST_FIXED, .value = 10},
+                       .output = {.dist = WL_DIST_FIXED, .value = 1}};
+    wl_synth_spec b = a;
+    b.rate = 5;
+    b.input.value = 20;
+    wl_source *src[2] = {wl_synth_open(&a, 1, 0), wl_synth_open(&b, 1, 1)};
+    rows r = {0};
+    sim_sink sink = {&r, capture, NULL};
+    sim *s = sim_new(&c, src, 2, &sink);
+    fs_error err;
+    CHECK_INT(sim_run(s, &err), 0);
+    CHECK_INT(r.n, 13); /* 0.1 .. 0.9 s and 0.2 .. 0.8 s */
+    int twenty = 0;
+    for (size_t i = 0; i < r.n; i++) twenty += r.v[i].input_tokens == 20;
+    CHECK_INT(twenty, 4);
+    sim_free(s);
+    free(r.v);
+}
+
 int main(void)
 {
     RUN(test_hand_checked_queue);
@@ -287,5 +385,7 @@ int main(void)
     RUN(test_router_swap_keeps_requests);
     RUN(test_router_policies);
     RUN(test_sink_failure_stops_run);
+    RUN(test_closed_loop);
+    RUN(test_several_sources);
     return DONE();
 }

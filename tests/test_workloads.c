@@ -1,7 +1,9 @@
 /* Workload sources: the Azure trace reader (good and bad files), timestamps, synthetic load. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -254,6 +256,94 @@ static void test_length_distributions(void)
     fs_rng_free(r);
 }
 
+/* ---- transforms ---- */
+
+/* n requests, one per second from 0, lengths 10 + i */
+static wl_source *seconds(int n)
+{
+    static wl_request v[20000];
+    for (int i = 0; i < n; i++)
+        v[i] = (wl_request){.arrival = (fs_time)i * FS_NS_PER_S, .input_tokens = 10 + i, .output_tokens = 1};
+    return wl_list_open(v, (size_t)n);
+}
+
+/* Run a transform over `seconds(n)`: arrivals (ns) and inputs into the arrays; returns the count. */
+static int through(int n, const wl_xform_spec *x, uint64_t seed, fs_time *at, int32_t *in, int cap)
+{
+    fs_error err;
+    wl_source *s = wl_xform_open(seconds(n), x, seed, 0, &err);
+    if (!s) return -1;
+    wl_request r;
+    int k = 0, rc;
+    while ((rc = wl_next(s, &r, &err)) == 1) {
+        if (k < cap) {
+            at[k] = r.arrival;
+            in[k] = r.input_tokens;
+        }
+        CHECK_INT(r.id, k);
+        k++;
+    }
+    CHECK_INT(rc, 0);
+    wl_free(s);
+    return k;
+}
+
+static void test_transforms(void)
+{
+    static fs_time at[20000], at2[20000];
+    static int32_t in[20000], in2[20000];
+    /* window [2, 5): the requests at 2, 3, 4 s, moved to 0, 1, 2 s */
+    wl_xform_spec x = {.window_start = 2, .window_end = 5};
+    CHECK_INT(through(10, &x, 1, at, in, 20000), 3);
+    CHECK_INT(at[0], 0);
+    CHECK_INT(at[2], 2 * FS_NS_PER_S);
+    CHECK_INT(in[0], 12);
+    /* speedup 4: a quarter of the time */
+    x = (wl_xform_spec){.speedup = 4};
+    CHECK_INT(through(10, &x, 1, at, in, 20000), 10);
+    CHECK_INT(at[9], 9 * FS_NS_PER_S / 4);
+    /* mean rate: 101 requests over 100 s (1.01 req/s) to 10 req/s */
+    x = (wl_xform_spec){.mean_rate = 10};
+    CHECK_INT(through(101, &x, 1, at, in, 20000), 101);
+    CHECK_INT(at[100], (fs_time)llround(100e9 * 1.01 / 10));
+    /* loop 3 over 0..9 s: each pass one mean gap after the last arrival, so 0..29 s */
+    x = (wl_xform_spec){.loop = 3};
+    CHECK_INT(through(10, &x, 1, at, in, 20000), 30);
+    for (int i = 0; i < 30; i++) CHECK_INT(at[i], (fs_time)i * FS_NS_PER_S);
+    CHECK_INT(in[29], 19);
+    /* loop with a window: passes one window length apart */
+    x = (wl_xform_spec){.window_start = 1, .window_end = 4, .loop = 2};
+    CHECK_INT(through(10, &x, 1, at, in, 20000), 6);
+    CHECK_INT(at[3], 3 * FS_NS_PER_S);
+    CHECK_INT(in[3], 11);
+    /* limit */
+    x = (wl_xform_spec){.limit = 7, .loop = 5};
+    CHECK_INT(through(10, &x, 1, at, in, 20000), 7);
+    /* sampling: about the fraction, the same requests for the same seed, others for another */
+    x = (wl_xform_spec){.sample = 0.3};
+    int n1 = through(20000, &x, 9, at, in, 20000), n2 = through(20000, &x, 9, at2, in2, 20000);
+    double sd = sqrt(20000 * 0.3 * 0.7);
+    fprintf(stderr, "  sample 0.3 of 20000: kept %d (expected 6000 +- %.0f)\n", n1, sd);
+    CHECK(fabs((double)n1 - 6000) < 4 * sd);
+    CHECK_INT(n1, n2);
+    CHECK(memcmp(in, in2, (size_t)n1 * sizeof *in) == 0);
+    int n3 = through(20000, &x, 10, at2, in2, 20000);
+    CHECK(n3 != n1 || memcmp(in, in2, (size_t)n1 * sizeof *in) != 0);
+    /* tags replace the request's own */
+    x = (wl_xform_spec){.set_target = true, .target = 2, .set_tenant = true, .tenant = 3, .set_region = true,
+                        .region = 4, .set_priority = true, .priority = -5};
+    fs_error err;
+    wl_source *s = wl_xform_open(seconds(3), &x, 1, 0, &err);
+    wl_request r;
+    CHECK_INT(wl_next(s, &r, &err), 1);
+    CHECK(r.target == 2 && r.tenant == 3 && r.region == 4 && r.priority == -5);
+    wl_free(s);
+    /* mean rate over an empty window is an error, not a division by zero */
+    x = (wl_xform_spec){.window_start = 100, .mean_rate = 5};
+    CHECK(wl_xform_open(seconds(10), &x, 1, 0, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "no requests");
+}
+
 int main(void)
 {
     RUN(test_datetime);
@@ -264,5 +354,6 @@ int main(void)
     RUN(test_synthetic_is_deterministic);
     RUN(test_arrival_processes);
     RUN(test_length_distributions);
+    RUN(test_transforms);
     return DONE();
 }

@@ -28,7 +28,14 @@ static void list_free(wl_source *src)
     free(l);
 }
 
-static const wl_source_ops list_ops = {list_next, NULL, list_free, NULL, NULL};
+static int list_rewind(wl_source *src, fs_error *err)
+{
+    (void)err;
+    ((list_src *)src)->next = 0;
+    return 0;
+}
+
+static const wl_source_ops list_ops = {list_next, NULL, list_free, list_rewind, NULL};
 
 wl_source *wl_list_open(const wl_request *reqs, size_t n)
 {

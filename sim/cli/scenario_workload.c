@@ -169,8 +169,9 @@ static int load_transforms(jv_ctx *c, json_t *o, const char *p, wl_xform_spec *x
         if (json_object_get(w, "end")) {
             if (jv_get_num(c, w, pk, "end", true, 0, 0, true, 1e9, &x->window_end)) return -1;
             if (x->window_end <= x->window_start) {
-                jv_join(pk, pk, "end");
-                return fs_error_at(c->err, c->file, pk, "expected more than start (%g s), got %g s", x->window_start,
+                char pe[JV_PATH_MAX];
+                jv_join(pe, pk, "end");
+                return fs_error_at(c->err, c->file, pe, "expected more than start (%g s), got %g s", x->window_start,
                                    x->window_end);
             }
         }
