@@ -137,6 +137,38 @@ id=$(sqlite3 "$T/r.db" "select max(id) from runs")
 [[ $(sqlite3 "$T/r.db" "select count(*) from requests where run_id = $id") == 0 ]] && ok || bad "interrupted rows rolled back"
 [[ "$(m 1)" == "$(m 3)" ]] && ok || bad "earlier runs intact after Ctrl-C"
 
+# bad trace rows: exit 2 naming file:line:column and the value, earlier runs intact; or skipped
+# and counted with --skip-bad-rows; rows out of order need --sort; gzip traces read as they are
+{ head -5 "$DATA/azure_conv_head100.csv"; echo "2023-11-16 18:15:59.0000000,12x,5"; tail -n +6 "$DATA/azure_conv_head100.csv"; } >"$T/badrow.csv"
+cat >"$T/tr.json" <<JSON
+{"name": "trace-rows", "fleet": {"gpu": "L4", "count": 1},
+ "deployments": [{"model": "embed", "replicas": 1, "service": {"mean_ms": 1}}],
+ "workload": {"arrival": "trace", "trace": {"path": "badrow.csv"}}}
+JSON
+before=$(m 1)
+expect_code 2 "bad trace row" -- "$FLEETSIM" run "$T/tr.json" --db "$T/r.db"
+contains "$T/err" "badrow.csv:6:2: column ContextTokens: expected a token count, got '12x'" "bad row message"
+id=$(sqlite3 "$T/r.db" "select max(id) from runs")
+[[ $(sqlite3 "$T/r.db" "select status from runs where id = $id") == failed ]] && ok || bad "bad-row run marked failed"
+[[ "$(m 1)" == "$before" ]] && ok || bad "earlier runs intact after a bad row"
+expect_code 0 "--skip-bad-rows" -- "$FLEETSIM" run "$T/tr.json" --db "$T/r.db" --skip-bad-rows
+contains "$T/out" "101 rows read; left out: 1 malformed (skipped)" "skipped rows in the summary"
+id=$(sqlite3 "$T/r.db" "select max(id) from runs")
+[[ $(sqlite3 "$T/r.db" "select value from metrics where run_id = $id and name = 'trace_rows' and stat = 'bad_skipped'") == 1.0 ]] \
+  && ok || bad "skipped rows in the metrics table"
+# two rows swapped by 0.4 s: an error without --sort, reordered with it
+awk -F, 'NR == 3 { held = $0; next } NR == 4 { print; print held; next } { print }' "$DATA/azure_conv_head100.csv" >"$T/badrow.csv"
+expect_code 2 "rows out of order" -- "$FLEETSIM" run "$T/tr.json" --no-db
+contains "$T/err" "badrow.csv:4: time goes backwards" "out of order message"
+contains "$T/err" "--sort SECONDS" "out of order hint"
+expect_code 0 "--sort" -- "$FLEETSIM" run "$T/tr.json" --no-db --sort 5
+contains "$T/out" "100 arrived, 100 completed" "--sort keeps every row"
+expect_code 2 "--sort bad value" -- "$FLEETSIM" run "$T/tr.json" --no-db --sort abc
+contains "$T/err" "--sort: expected a window in seconds" "--sort bad value message"
+gzip -c "$DATA/azure_conv_head100.csv" >"$T/badrow.csv"
+expect_code 0 "gzip trace" -- "$FLEETSIM" run "$T/tr.json" --no-db
+contains "$T/out" "100 arrived, 100 completed" "gzip trace read whole"
+
 # an unwritable database is an environment error (exit 1), not a crash
 expect_code 1 "unwritable db" -- "$FLEETSIM" run "$T/s.json" --db /nonexistent/dir/r.db
 contains "$T/err" "cannot open results database" "unwritable db message"
