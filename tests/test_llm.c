@@ -422,6 +422,33 @@ static void test_step_time_properties(void)
     CHECK(st_allreduce(&m, 1e6) == 0);
 }
 
+/* kv_utilization sees KV use as last scraped: live, requests avoid the replica holding a long
+ * prompt; with a 1 s scrape interval, the first second's requests all see the empty start and
+ * go in turn. */
+static void test_kv_routing_and_staleness(void)
+{
+    sim_config c = llm_config("llama-3.1-8b", "H100-SXM", 4000);
+    c.deployments[0].replicas = 2;
+    c.fleet[0].count = 2;
+    c.deployments[0].router = SIM_ROUTER_KV_UTILIZATION;
+    wl_request v[6];
+    for (int i = 0; i < 6; i++)
+        v[i] = (wl_request){.arrival = (fs_time)i * 10 * FS_NS_PER_MS, .input_tokens = i == 0 ? 8000 : 100,
+                            .output_tokens = 400};
+    c.deployments[0].routing = (sim_router_params){.scrape_interval = 0};
+    rows live = run_list(&c, v, 6, NULL);
+    c.deployments[0].routing = (sim_router_params){.scrape_interval = FS_NS_PER_S};
+    rows stale = run_list(&c, v, 6, NULL);
+    CHECK_INT(live.n, 6);
+    CHECK_INT(stale.n, 6);
+    for (size_t i = 0; i < live.n && i < stale.n; i++) {
+        CHECK_INT(live.v[i].replica, i == 0 ? 0 : 1);
+        CHECK_INT(stale.v[i].replica, i % 2);
+    }
+    free(live.v);
+    free(stale.v);
+}
+
 int main(void)
 {
     fs_error err;
@@ -439,6 +466,7 @@ int main(void)
     RUN(test_disaggregation_hand_checked);
     RUN(test_kv_capacity);
     RUN(test_step_time_properties);
+    RUN(test_kv_routing_and_staleness);
     catalog_free(cat);
     return DONE();
 }

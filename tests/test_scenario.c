@@ -375,7 +375,8 @@ static const bad_case bad_cases[] = {
     {"exponential service with cv", WITH_DEP("'service': {'mean_ms': 50, 'cv': 2}"), "deployments[0].service.cv", 0, 0,
      {"not used with dist \"exponential\" (its keys: dist, mean_ms); remove it", NULL}},
     {"router policy unknown", HEAD ", " WL ", 'router': {'policy': 'fastest'}}", "router.policy", 0, 0,
-     {"expected one of \"round_robin\", \"random\", \"least_outstanding\", \"central_queue\", got \"fastest\"", NULL}},
+     {"expected one of \"round_robin\", \"random\", \"least_outstanding\", \"central_queue\", \"least_tokens\", "
+      "\"power_of_two\", \"kv_utilization\", \"scored\", \"session_affinity\", got \"fastest\"", NULL}},
     {"router a string", HEAD ", " WL ", 'router': 'random'}", "router", 0, 0, {"expected an object, got \"random\"", NULL}},
     {"slo ttft negative", HEAD ", " WL ", 'slo': {'ttft_ms': -1}}", "slo.ttft_ms", 0, 0,
      {"expected a number > 0", "got -1", NULL}},
@@ -601,7 +602,7 @@ static void test_minimal_defaults(void)
     CHECK_INT(sc.sources[0].synth.output.dist, WL_DIST_FIXED);
     CHECK_NEAR(sc.sources[0].synth.output.value, 1, 0);
     const char *r = sc.resolved_json;
-    CHECK_CONTAINS(r, "\"router\":{\"policy\":\"round_robin\"}");
+    CHECK_CONTAINS(r, "\"router\":{\"policy\":\"round_robin\",\"scrape_interval_ms\":50.0}");
     CHECK_CONTAINS(r, "\"warmup\":0");
     CHECK_CONTAINS(r, "\"seed\":1,");
     CHECK_CONTAINS(r, "\"kind\":\"fixed\"");

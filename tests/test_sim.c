@@ -1,5 +1,6 @@
 /* The simulation loop: hand-checked queues, stop and drain, determinism, common random numbers. */
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "harness.h"
 #include "rows.h"
@@ -375,6 +376,97 @@ static void test_several_sources(void)
     free(r.v);
 }
 
+/* ---- routing policies ---- */
+
+/* Route the listed requests (10 s service each: nothing finishes meanwhile) over n replicas;
+ * the replica of each, by id. */
+static void route_list(enum sim_router kind, const sim_router_params *p, uint32_t n, const wl_request *v, size_t nv,
+                       uint32_t *out)
+{
+    sim_config c = base_config();
+    c.deployments[0].replicas = n;
+    c.fleet[0].count = n;
+    c.deployments[0].service_mean_s = 10;
+    c.deployments[0].max_batch = 64;
+    c.deployments[0].router = kind;
+    c.deployments[0].routing = *p;
+    rows r = {0};
+    sim *s = run_capture(&c, wl_list_open(v, nv), &r);
+    qsort(r.v, r.n, sizeof *r.v, by_id);
+    CHECK_INT(r.n, nv);
+    for (size_t i = 0; i < r.n && i < nv; i++) out[i] = r.v[i].replica;
+    sim_free(s);
+    free(r.v);
+}
+
+static void test_least_tokens(void)
+{
+    /* a long prompt on replica 0, a short one on 1: the next short ones go to 1 until it holds
+     * more prompt tokens than 0 (least_outstanding would alternate) */
+    wl_request v[6];
+    int32_t in[6] = {1000, 10, 10, 500, 600, 10};
+    for (int i = 0; i < 6; i++) v[i] = (wl_request){.arrival = i * 1000000, .input_tokens = in[i], .output_tokens = 1};
+    uint32_t got[6];
+    sim_router_params p = {0};
+    route_list(SIM_ROUTER_LEAST_TOKENS, &p, 2, v, 6, got);
+    uint32_t want[6] = {0, 1, 1, 1, 1, 0}; /* tokens after each: (1000,0) (1000,10) (1000,20) (1000,520) (1000,1120) */
+    for (int i = 0; i < 6; i++) CHECK_INT(got[i], want[i]);
+    route_list(SIM_ROUTER_LEAST_OUTSTANDING, &p, 2, v, 6, got);
+    for (int i = 0; i < 6; i++) CHECK_INT(got[i], i % 2);
+}
+
+static void test_power_of_two(void)
+{
+    /* with two replicas both are always compared: as least_outstanding up to ties */
+    wl_request v[40];
+    for (int i = 0; i < 40; i++) v[i] = (wl_request){.arrival = i * 1000000, .input_tokens = 1, .output_tokens = 1};
+    uint32_t got[40];
+    sim_router_params p = {0};
+    route_list(SIM_ROUTER_POWER_OF_TWO, &p, 2, v, 40, got);
+    int on0 = 0;
+    for (int i = 0; i < 40; i++) {
+        on0 += got[i] == 0;
+        CHECK(abs(2 * on0 - (i + 1)) <= 1); /* never more than one apart */
+    }
+    /* over 8 replicas: the largest load stays near the mean (random would spread wider) */
+    route_list(SIM_ROUTER_POWER_OF_TWO, &p, 8, v, 40, got);
+    int load[8] = {0}, max = 0;
+    for (int i = 0; i < 40; i++) load[got[i]]++;
+    for (int k = 0; k < 8; k++) max = load[k] > max ? load[k] : max;
+    fprintf(stderr, "  power of two, 40 requests on 8 replicas: largest load %d (mean 5)\n", max);
+    CHECK(max <= 7);
+}
+
+static void test_scored_prefix_affinity(void)
+{
+    /* prefix weight only: requests of a prefix follow its first one; a new prefix goes on in turn */
+    wl_request v[8];
+    uint64_t keys[8] = {7, 7, 9, 7, 9, 0, 11, 9};
+    for (int i = 0; i < 8; i++)
+        v[i] = (wl_request){.arrival = i * 1000000, .input_tokens = 700, .output_tokens = 1, .prefix_key = keys[i],
+                            .prefix_tokens = keys[i] ? 640 : 0};
+    sim_router_params p = {.w_prefix = 1, .prefix_block = 64, .prefix_index_blocks = 4096};
+    uint32_t got[8];
+    route_list(SIM_ROUTER_SCORED, &p, 3, v, 8, got);
+    uint32_t want[8] = {0, 0, 1, 0, 1, 2, 0, 1}; /* ties go on after the last pick */
+    for (int i = 0; i < 8; i++) CHECK_INT(got[i], want[i]);
+}
+
+static void test_session_affinity(void)
+{
+    wl_request v[9];
+    uint64_t sess[9] = {1, 2, 3, 1, 1, 2, 4, 3, 0};
+    for (int i = 0; i < 9; i++)
+        v[i] = (wl_request){.arrival = i * 1000000, .input_tokens = 5, .output_tokens = 1, .session = sess[i]};
+    sim_router_params p = {0};
+    uint32_t got[9];
+    route_list(SIM_ROUTER_SESSION_AFFINITY, &p, 3, v, 9, got);
+    /* new sessions (and requests without one) by least outstanding, in turn on ties: session 4
+     * finds loads 3, 2, 1 */
+    uint32_t want[9] = {0, 1, 2, 0, 0, 1, 2, 2, 1};
+    for (int i = 0; i < 9; i++) CHECK_INT(got[i], want[i]);
+}
+
 int main(void)
 {
     RUN(test_hand_checked_queue);
@@ -387,5 +479,9 @@ int main(void)
     RUN(test_sink_failure_stops_run);
     RUN(test_closed_loop);
     RUN(test_several_sources);
+    RUN(test_least_tokens);
+    RUN(test_power_of_two);
+    RUN(test_scored_prefix_affinity);
+    RUN(test_session_affinity);
     return DONE();
 }

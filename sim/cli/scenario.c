@@ -82,7 +82,9 @@ static const char *const llm_used[] = {"name", "model", "kind", "gpu", "gpus_per
 static const char *const disagg_keys[] = {"prefill_replicas", "decode_replicas", "link_gbs", "latency_ms", NULL};
 static const char *const service_keys[] = {"dist", "mean_ms", "cv", NULL};
 static const char *const service_dists[] = {"constant", "exponential", "lognormal", NULL};
-static const char *const routers[] = {"round_robin", "random", "least_outstanding", "central_queue", NULL};
+static const char *const routers[] = {"round_robin",  "random",         "least_outstanding", "central_queue",
+                                      "least_tokens", "power_of_two",   "kv_utilization",    "scored",
+                                      "session_affinity", NULL};
 static const char *const engine_keys[] = {"max_num_seqs", "max_num_batched_tokens", "max_model_len", "block_size",
                                           "gpu_memory_utilization", "num_gpu_blocks", "enable_prefix_caching",
                                           "enable_chunked_prefill", "async_scheduling", "cuda_graphs", "dtype",
@@ -350,9 +352,19 @@ static int load_catalogs(jv_ctx *c, json_t *root, const scenario_opts *opts, sce
     }
     return 0;
 }
-static const char *const router_keys[] = {"policy", NULL};
+static const char *const router_keys[] = {"policy", "scrape_interval_ms", "weights", "prefix_block_tokens", NULL};
+static const char *const weight_keys[] = {"queue", "kv", "prefix", NULL};
 static const char *const slo_keys[] = {"ttft_ms", "tpot_ms", "e2e_ms", NULL};
 static const char *const output_keys[] = {"requests", "timeseries_interval", "per_replica", NULL};
+
+/* A span in milliseconds, >= 0 (0 allowed), with a default. */
+static int jv_get_span_ms(jv_ctx *c, json_t *o, const char *path, const char *key, double def_ms, fs_time *out)
+{
+    double ms;
+    if (jv_get_num(c, o, path, key, false, def_ms, 0, false, 1e9, &ms)) return -1;
+    *out = (fs_time)llround(ms * 1e6);
+    return 0;
+}
 
 static int get_opt_ms(jv_ctx *c, json_t *o, const char *path, const char *key, fs_time *out)
 {
@@ -407,8 +419,29 @@ static int validate(jv_ctx *c, json_t *root, const scenario_opts *opts, scenario
     if (jv_get_obj(c, root, "", "router", false, &rt) || jv_check_keys(c, rt, "router", router_keys) ||
         jv_get_str(c, rt, "router", "policy", false, "round_robin", routers, &policy))
         return -1;
-    for (uint32_t d = 0; d < cfg->ndeployments; d++)
-        cfg->deployments[d].router = (enum sim_router)jv_choice_index(routers, policy);
+    enum sim_router kind = (enum sim_router)jv_choice_index(routers, policy);
+    /* llm-d's defaults: metrics refreshed every 50 ms; scorer weights queue 2, KV 2, prefix 3;
+     * prefix blocks of 64 tokens */
+    sim_router_params rp = {.w_queue = 2, .w_kv = 2, .w_prefix = 3, .prefix_block = 64, .prefix_index_blocks = 1 << 20};
+    long long pb = 64;
+    if (jv_get_span_ms(c, rt, "router", "scrape_interval_ms", 50, &rp.scrape_interval)) return -1;
+    if (kind == SIM_ROUTER_SCORED) {
+        json_t *w = NULL;
+        if (jv_get_obj(c, rt, "router", "weights", false, &w) || jv_check_keys(c, w, "router.weights", weight_keys) ||
+            jv_get_num(c, w, "router.weights", "queue", false, 2, 0, false, 1e6, &rp.w_queue) ||
+            jv_get_num(c, w, "router.weights", "kv", false, 2, 0, false, 1e6, &rp.w_kv) ||
+            jv_get_num(c, w, "router.weights", "prefix", false, 3, 0, false, 1e6, &rp.w_prefix) ||
+            jv_get_int(c, rt, "router", "prefix_block_tokens", false, 64, 1, 1 << 20, &pb))
+            return -1;
+        rp.prefix_block = (int32_t)pb;
+    } else if (jv_check_used(c, rt, "router", "policy", policy,
+                             (const char *const[]){"policy", "scrape_interval_ms", NULL})) {
+        return -1;
+    }
+    for (uint32_t d = 0; d < cfg->ndeployments; d++) {
+        cfg->deployments[d].router = kind;
+        cfg->deployments[d].routing = rp;
+    }
     if (jv_get_obj(c, root, "", "slo", false, &slo) || jv_check_keys(c, slo, "slo", slo_keys) ||
         get_opt_ms(c, slo, "slo", "ttft_ms", &cfg->slo_ttft) || get_opt_ms(c, slo, "slo", "tpot_ms", &cfg->slo_tpot) ||
         get_opt_ms(c, slo, "slo", "e2e_ms", &cfg->slo_e2e))

@@ -1,5 +1,7 @@
 /*
- * Routers: which replica of a deployment serves a request.
+ * Routers: which replica of a deployment serves a request. A router sees what a real one sees:
+ * its own bookkeeping (what it routed and what came back, with prompt lengths but never output
+ * lengths) and replica metrics as last scraped (every scrape_interval; 0: live).
  *
  *   round_robin        replicas in turn;
  *   random             uniform, from the routing RNG stream;
@@ -8,6 +10,21 @@
  *   central_queue      one FCFS queue for the deployment; a replica with room takes the head
  *                      (an idle replica is found by scanning after the one chosen last). This is
  *                      the M/M/c discipline.
+ *   least_tokens       join the shortest queue by tokens: fewest prompt tokens routed and not
+ *                      done (ties as least_outstanding);
+ *   power_of_two       two distinct replicas drawn uniformly, the one with fewer outstanding
+ *                      requests (the first drawn on a tie);
+ *   kv_utilization     lowest scraped KV-cache use, then fewest scraped waiting, then in turn;
+ *   scored             llm-d style weighted scorers, the highest total wins (ties in turn):
+ *                        queue  (max - waiting) / (max - min) over the scraped waiting counts
+ *                               (1 when all are equal),
+ *                        kv     1 - scraped KV-cache use,
+ *                        prefix share of the request's leading prefix blocks that this router
+ *                               sent to the replica before, from an approximate index (a
+ *                               fixed-size table that overwrites on collision and remembers the
+ *                               last 4 replicas per block, as llm-d's approximate prefix scorer);
+ *   session_affinity   a request of a session (or, lacking one, of a shared prefix) goes where
+ *                      the session's first request went; the first goes as least_outstanding.
  * Every choice is a function of the state and the routing stream only: deterministic.
  */
 #include <stdlib.h>
@@ -23,14 +40,40 @@ typedef struct levels {
     uint32_t nlevels, words, min;
 } levels;
 
+#define PREFIX_WAYS 4
+#define PREFIX_MAX_BLOCKS 256
+
+typedef struct prefix_entry {
+    uint64_t hash;
+    uint32_t rep[PREFIX_WAYS]; /* most recent first; UINT32_MAX: none */
+} prefix_entry;
+
+typedef struct scraped {
+    uint32_t waiting;
+    double kv;                 /* used / total, 0 without a KV cache */
+} scraped;
+
+typedef struct session_slot {
+    uint64_t key;              /* 0: empty */
+    uint32_t rep;
+} session_slot;
+
 struct router {
     enum sim_router kind;
+    sim_router_params p;
     replica **replicas;
     uint32_t n;
-    uint32_t next;   /* round-robin position / tie-break start */
-    fs_rng *rng;     /* owned */
-    req_fifo queue;  /* central queue */
-    levels lv;       /* least_outstanding */
+    uint32_t next;             /* round-robin position / tie-break start */
+    fs_rng *rng;               /* owned */
+    req_fifo queue;            /* central queue */
+    levels lv;                 /* least_outstanding, session_affinity */
+    int64_t *tokens;           /* least_tokens: prompt tokens outstanding per replica */
+    scraped *seen;             /* kv_utilization, scored: the last scrape */
+    double *score;             /* scored: scratch */
+    prefix_entry *prefix;      /* scored: the prefix index */
+    uint64_t prefix_mask;
+    session_slot *sessions;    /* session_affinity: open addressing */
+    uint64_t nsessions, session_cap;
 };
 
 static void level_grow(levels *lv, uint32_t need)
@@ -77,16 +120,62 @@ static uint32_t level_pick(const levels *lv, uint32_t start, uint32_t n)
     return 0;
 }
 
-router *router_new(enum sim_router kind, replica **replicas, uint32_t n, fs_rng *rng)
+static bool uses_levels(enum sim_router k)
+{
+    return k == SIM_ROUTER_LEAST_OUTSTANDING || k == SIM_ROUTER_SESSION_AFFINITY;
+}
+
+static bool uses_metrics(enum sim_router k) { return k == SIM_ROUTER_KV_UTILIZATION || k == SIM_ROUTER_SCORED; }
+
+static void scrape_now(router *rt)
+{
+    for (uint32_t i = 0; i < rt->n; i++) {
+        replica *r = rt->replicas[i];
+        uint64_t used = 0, total = 0;
+        r->ops->kv_usage(r, &used, &total);
+        rt->seen[i].waiting = r->ops->waiting(r);
+        rt->seen[i].kv = total ? (double)used / (double)total : 0;
+    }
+}
+
+static void on_scrape(void *ctx, void *obj, uint64_t arg)
+{
+    (void)ctx;
+    (void)arg;
+    router *rt = obj;
+    scrape_now(rt);
+    struct sim *s = rt->replicas[0]->sim;
+    evq_push(sim_queue(s), sim_now(s) + rt->p.scrape_interval, on_scrape, rt, 0);
+}
+
+router *router_new(enum sim_router kind, const sim_router_params *p, replica **replicas, uint32_t n, fs_rng *rng)
 {
     router *rt = fs_xcalloc(1, sizeof *rt);
     rt->kind = kind;
+    rt->p = *p;
     rt->replicas = replicas;
     rt->n = n;
     rt->rng = rng;
-    if (kind == SIM_ROUTER_LEAST_OUTSTANDING) {
+    if (uses_levels(kind)) {
         rt->lv.words = (n + 63) / 64;
         for (uint32_t i = 0; i < n; i++) level_move(&rt->lv, i, UINT32_MAX, replicas[i]->outstanding);
+    }
+    if (kind == SIM_ROUTER_LEAST_TOKENS) rt->tokens = fs_xcalloc(n, sizeof *rt->tokens);
+    if (uses_metrics(kind)) {
+        rt->seen = fs_xcalloc(n, sizeof *rt->seen);
+        rt->score = fs_xcalloc(n, sizeof *rt->score);
+        scrape_now(rt);
+        if (rt->p.scrape_interval > 0) evq_push(sim_queue(replicas[0]->sim), rt->p.scrape_interval, on_scrape, rt, 0);
+    }
+    if (kind == SIM_ROUTER_SCORED && rt->p.w_prefix > 0) {
+        uint64_t size = 1024;
+        while (size < rt->p.prefix_index_blocks) size *= 2;
+        rt->prefix = fs_xmalloc(size * sizeof *rt->prefix);
+        for (uint64_t i = 0; i < size; i++) {
+            rt->prefix[i].hash = 0;
+            for (int w = 0; w < PREFIX_WAYS; w++) rt->prefix[i].rep[w] = UINT32_MAX;
+        }
+        rt->prefix_mask = size - 1;
     }
     return rt;
 }
@@ -97,6 +186,11 @@ void router_free(router *rt)
     fs_rng_free(rt->rng);
     free(rt->lv.bits);
     free(rt->lv.count);
+    free(rt->tokens);
+    free(rt->seen);
+    free(rt->score);
+    free(rt->prefix);
+    free(rt->sessions);
     free(rt);
 }
 
@@ -105,7 +199,7 @@ static uint32_t local_index(const router *rt, const replica *r) { return (uint32
 
 static void count_change(router *rt, replica *r, uint32_t from)
 {
-    if (rt->kind == SIM_ROUTER_LEAST_OUTSTANDING) level_move(&rt->lv, local_index(rt, r), from, r->outstanding);
+    if (uses_levels(rt->kind)) level_move(&rt->lv, local_index(rt, r), from, r->outstanding);
 }
 
 /* Hand q to replica r's local queue (the caller kicks r). */
@@ -114,13 +208,121 @@ static void assign(router *rt, replica *r, sim_req *q)
     q->replica = r->index;
     r->outstanding++;
     count_change(rt, r, r->outstanding - 1);
+    if (rt->tokens) rt->tokens[local_index(rt, r)] += q->r.input_tokens;
     r->ops->submit(r, q);
 }
 
-void router_release(router *rt, replica *r)
+void router_release(router *rt, replica *r, const sim_req *q)
 {
     r->outstanding--;
     count_change(rt, r, r->outstanding + 1);
+    if (rt->tokens) rt->tokens[local_index(rt, r)] -= q->r.input_tokens;
+}
+
+/* ---- the policies that look at every replica ---- */
+
+/* The replica with the least key; ties go to the first at or after rt->next. */
+static uint32_t least_by(const router *rt, double (*key)(const router *, uint32_t))
+{
+    uint32_t best = rt->next;
+    double kb = key(rt, best);
+    for (uint32_t k = 1; k < rt->n; k++) {
+        uint32_t i = (rt->next + k) % rt->n;
+        double v = key(rt, i);
+        if (v < kb) best = i, kb = v;
+    }
+    return best;
+}
+
+static double key_tokens(const router *rt, uint32_t i) { return (double)rt->tokens[i]; }
+static double key_kv(const router *rt, uint32_t i) { return rt->seen[i].kv * 1e9 + rt->seen[i].waiting; }
+static double key_score(const router *rt, uint32_t i) { return -rt->score[i]; }
+
+/* The request's leading prefix blocks: its chain, or its shared prefix in prefix_block tokens. */
+static int32_t prefix_blocks(const router *rt, const wl_request *r, uint64_t *out)
+{
+    int32_t n = 0;
+    if (r->nchain > 0) {
+        for (; n < r->nchain && n < PREFIX_MAX_BLOCKS; n++) out[n] = r->chain[n];
+    } else if (r->prefix_key && rt->p.prefix_block > 0) {
+        int32_t m = r->prefix_tokens / rt->p.prefix_block;
+        for (; n < m && n < PREFIX_MAX_BLOCKS; n++) out[n] = fs_hash64(r->prefix_key, (uint64_t)n) | 1;
+    }
+    return n;
+}
+
+static prefix_entry *prefix_slot(const router *rt, uint64_t h) { return &rt->prefix[fs_hash64(h, 0) & rt->prefix_mask]; }
+
+/* Score every replica; the prefix scorer gives each the share of leading blocks it holds. */
+static void score_all(router *rt, const wl_request *r, const uint64_t *blocks, int32_t nb)
+{
+    uint32_t minq = UINT32_MAX, maxq = 0;
+    if (rt->p.scrape_interval == 0) scrape_now(rt);
+    for (uint32_t i = 0; i < rt->n; i++) {
+        if (rt->seen[i].waiting < minq) minq = rt->seen[i].waiting;
+        if (rt->seen[i].waiting > maxq) maxq = rt->seen[i].waiting;
+    }
+    for (uint32_t i = 0; i < rt->n; i++) {
+        double q = maxq == minq ? 1 : (double)(maxq - rt->seen[i].waiting) / (double)(maxq - minq);
+        rt->score[i] = rt->p.w_queue * q + rt->p.w_kv * (1 - rt->seen[i].kv);
+    }
+    (void)r;
+    if (!rt->prefix || nb == 0) return;
+    /* candidates: the replicas holding block 0, kept while they hold each next block */
+    uint32_t cand[PREFIX_WAYS];
+    int32_t depth[PREFIX_WAYS], nc = 0;
+    const prefix_entry *e = prefix_slot(rt, blocks[0]);
+    if (e->hash != blocks[0]) return;
+    for (int w = 0; w < PREFIX_WAYS; w++)
+        if (e->rep[w] != UINT32_MAX) cand[nc] = e->rep[w], depth[nc++] = 1;
+    for (int32_t k = 1; k < nb; k++) {
+        e = prefix_slot(rt, blocks[k]);
+        bool any = false;
+        for (int c = 0; c < nc; c++) {
+            if (depth[c] != k) continue;
+            for (int w = 0; e->hash == blocks[k] && w < PREFIX_WAYS; w++)
+                if (e->rep[w] == cand[c]) depth[c]++, any = true;
+        }
+        if (!any) break;
+    }
+    for (int c = 0; c < nc; c++) rt->score[cand[c]] += rt->p.w_prefix * depth[c] / nb;
+}
+
+/* Remember that the request's blocks went to replica pick. */
+static void prefix_record(router *rt, const uint64_t *blocks, int32_t nb, uint32_t pick)
+{
+    for (int32_t k = 0; k < nb; k++) {
+        prefix_entry *e = prefix_slot(rt, blocks[k]);
+        if (e->hash != blocks[k]) { /* a new block overwrites whatever was there */
+            e->hash = blocks[k];
+            for (int w = 0; w < PREFIX_WAYS; w++) e->rep[w] = UINT32_MAX;
+        }
+        int w = 0;
+        while (w < PREFIX_WAYS - 1 && e->rep[w] != pick && e->rep[w] != UINT32_MAX) w++;
+        for (; w > 0; w--) e->rep[w] = e->rep[w - 1];
+        e->rep[0] = pick;
+    }
+}
+
+/* session_affinity: the replica a session went to, or UINT32_MAX (and a slot to fill). */
+static session_slot *session_find(router *rt, uint64_t key)
+{
+    if (rt->nsessions * 2 >= rt->session_cap) { /* grow, rehashing */
+        uint64_t cap = rt->session_cap ? rt->session_cap * 2 : 1024;
+        session_slot *old = rt->sessions, *nw = fs_xcalloc(cap, sizeof *nw);
+        for (uint64_t i = 0; i < rt->session_cap; i++) {
+            if (!old[i].key) continue;
+            uint64_t j = fs_hash64(old[i].key, 1) & (cap - 1);
+            while (nw[j].key) j = (j + 1) & (cap - 1);
+            nw[j] = old[i];
+        }
+        free(old);
+        rt->sessions = nw;
+        rt->session_cap = cap;
+    }
+    uint64_t j = fs_hash64(key, 1) & (rt->session_cap - 1);
+    while (rt->sessions[j].key && rt->sessions[j].key != key) j = (j + 1) & (rt->session_cap - 1);
+    return &rt->sessions[j];
 }
 
 void router_route(router *rt, sim_req *q)
@@ -138,6 +340,47 @@ void router_route(router *rt, sim_req *q)
         pick = level_pick(&rt->lv, rt->next, n);
         rt->next = (pick + 1) % n;
         break;
+    case SIM_ROUTER_LEAST_TOKENS:
+        pick = least_by(rt, key_tokens);
+        rt->next = (pick + 1) % n;
+        break;
+    case SIM_ROUTER_POWER_OF_TWO: {
+        if (n == 1) break;
+        uint32_t a = (uint32_t)gsl_rng_uniform_int(rt->rng, n), b = (uint32_t)gsl_rng_uniform_int(rt->rng, n - 1);
+        if (b >= a) b++;
+        pick = rt->replicas[b]->outstanding < rt->replicas[a]->outstanding ? b : a;
+        break;
+    }
+    case SIM_ROUTER_KV_UTILIZATION:
+        if (rt->p.scrape_interval == 0) scrape_now(rt);
+        pick = least_by(rt, key_kv);
+        rt->next = (pick + 1) % n;
+        break;
+    case SIM_ROUTER_SCORED: {
+        uint64_t blocks[PREFIX_MAX_BLOCKS];
+        int32_t nb = prefix_blocks(rt, &q->r, blocks);
+        score_all(rt, &q->r, blocks, nb);
+        pick = least_by(rt, key_score);
+        rt->next = (pick + 1) % n;
+        if (rt->prefix) prefix_record(rt, blocks, nb, pick);
+        break;
+    }
+    case SIM_ROUTER_SESSION_AFFINITY: {
+        uint64_t key = q->r.session ? q->r.session : q->r.prefix_key;
+        session_slot *slot = key ? session_find(rt, key) : NULL;
+        if (slot && slot->key) {
+            pick = slot->rep;
+            break;
+        }
+        pick = level_pick(&rt->lv, rt->next, n);
+        rt->next = (pick + 1) % n;
+        if (slot) {
+            slot->key = key;
+            slot->rep = pick;
+            rt->nsessions++;
+        }
+        break;
+    }
     case SIM_ROUTER_CENTRAL_QUEUE:
         if (rt->queue.n == 0) {
             for (uint32_t k = 0; k < n; k++) {

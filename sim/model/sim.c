@@ -234,7 +234,7 @@ void sim_handoff(struct sim *s, sim_req *q, fs_time t)
 {
     const sim_llm *l = &s->cfg.deployments[q->r.target].llm;
     replica *r = s->replicas[q->replica];
-    router_release(s->dep[r->deployment].router, r);
+    router_release(s->dep[r->deployment].router, r, q);
     router_on_capacity(s->dep[r->deployment].router, r);
     q->replica = SIM_NO_REPLICA;
     q->kv_tokens = q->r.input_tokens;
@@ -287,7 +287,7 @@ void sim_done(struct sim *s, sim_req *q, fs_time t)
     emit_row(s, q, t);
     wl_complete(s->sources[q->source].src, &q->r, t);
     replica *r = s->replicas[q->replica];
-    router_release(router_of(s, r), r);
+    router_release(router_of(s, r), r, q);
     router_on_capacity(router_of(s, r), r);
     leave(s, q);
 }
@@ -305,7 +305,7 @@ void sim_reject(struct sim *s, sim_req *q, fs_time t)
         if (s->sink.request(s->sink.ctx, &row, &e) != 0) fail(s, &e);
     }
     wl_complete(s->sources[q->source].src, &q->r, t);
-    if (q->replica != SIM_NO_REPLICA) router_release(router_of(s, s->replicas[q->replica]), s->replicas[q->replica]);
+    if (q->replica != SIM_NO_REPLICA) router_release(router_of(s, s->replicas[q->replica]), s->replicas[q->replica], q);
     leave(s, q);
 }
 
@@ -393,10 +393,10 @@ sim *sim_new(const sim_config *cfg, wl_source **sources, uint32_t nsources, cons
             s->replicas[idx] = dp->kind != SIM_KIND_LLM ? fixed_replica_new(s, dp, idx, d)
                                : llm_replica_new(s, dp, idx, d, np == 0 ? LLM_BOTH : k < np ? LLM_PREFILL : LLM_DECODE);
         s->any_llm |= dp->kind == SIM_KIND_LLM;
-        s->dep[d].router = router_new(dp->router, s->dep[d].replicas, np ? np : dp->replicas,
+        s->dep[d].router = router_new(dp->router, &dp->routing, s->dep[d].replicas, np ? np : dp->replicas,
                                       fs_rng_new(cfg->seed, FS_STREAM_ROUTING, d));
         if (np)
-            s->dep[d].decode = router_new(dp->router, s->dep[d].replicas + np, dp->replicas - np,
+            s->dep[d].decode = router_new(dp->router, &dp->routing, s->dep[d].replicas + np, dp->replicas - np,
                                           fs_rng_new(cfg->seed, FS_STREAM_ROUTING, SIM_MAX_DEPLOYMENTS + d));
         s->dep[d].service = fs_rng_new(cfg->seed, FS_STREAM_SERVICE, d);
     }

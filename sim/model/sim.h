@@ -31,7 +31,16 @@
 #include "wl.h"
 
 enum sim_router { SIM_ROUTER_ROUND_ROBIN, SIM_ROUTER_RANDOM, SIM_ROUTER_LEAST_OUTSTANDING,
-                  SIM_ROUTER_CENTRAL_QUEUE };
+                  SIM_ROUTER_CENTRAL_QUEUE, SIM_ROUTER_LEAST_TOKENS, SIM_ROUTER_POWER_OF_TWO,
+                  SIM_ROUTER_KV_UTILIZATION, SIM_ROUTER_SCORED, SIM_ROUTER_SESSION_AFFINITY };
+
+/* What the routers see and weigh (see router.c). */
+typedef struct sim_router_params {
+    fs_time scrape_interval;     /* replica metrics (queue, KV use) are scraped this often; 0: live */
+    double w_queue, w_kv, w_prefix; /* SIM_ROUTER_SCORED: weights of the three scorers */
+    int32_t prefix_block;        /* tokens per block in the router's prefix index */
+    uint32_t prefix_index_blocks; /* entries in that index (an approximate, overwriting cache) */
+} sim_router_params;
 
 enum sim_service { SIM_SERVICE_CONSTANT, SIM_SERVICE_EXPONENTIAL, SIM_SERVICE_LOGNORMAL };
 
@@ -73,6 +82,7 @@ typedef struct sim_deployment {
     double service_cv;        /* lognormal only */
     uint32_t max_batch;
     enum sim_router router;
+    sim_router_params routing;
 } sim_deployment;
 
 typedef struct sim_fleet_entry {

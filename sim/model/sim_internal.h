@@ -92,11 +92,11 @@ replica *llm_replica_new(struct sim *s, const sim_deployment *d, uint32_t index,
 
 /* Routers, one per deployment. */
 typedef struct router router;
-router *router_new(enum sim_router kind, replica **replicas, uint32_t n, fs_rng *rng);
+router *router_new(enum sim_router kind, const sim_router_params *p, replica **replicas, uint32_t n, fs_rng *rng);
 void router_free(router *rt);
 void router_route(router *rt, sim_req *q);
-/* A request routed to r left it (done or refused). */
-void router_release(router *rt, replica *r);
+/* Request q, routed to r, left it (done, refused or handed on). */
+void router_release(router *rt, replica *r, const sim_req *q);
 /* A replica of this router finished work and may have room: let it pull queued requests. */
 void router_on_capacity(router *rt, replica *r);
 uint32_t router_queued(const router *rt);
