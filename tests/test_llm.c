@@ -449,6 +449,24 @@ static void test_kv_routing_and_staleness(void)
     free(stale.v);
 }
 
+/* A replica on a MIG instance runs with the instance's shares: a lone decode, memory-bound, takes
+ * about 1 / bandwidth share as long as on the whole GPU. */
+static void test_mig_instance_speed(void)
+{
+    sim_config c = llm_config("llama-3.1-8b", "A100-SXM4-80GB", 4000);
+    wl_request r = {.arrival = 0, .input_tokens = 500, .output_tokens = 200};
+    rows whole = run_list(&c, &r, 1, NULL);
+    c.deployments[0].llm.compute_share = 42.0 / 108; /* 3g.40gb */
+    c.deployments[0].llm.bandwidth_share = 0.5;
+    rows part = run_list(&c, &r, 1, NULL);
+    double tw = (double)(whole.v[0].done - whole.v[0].first_token), tp = (double)(part.v[0].done - part.v[0].first_token);
+    fprintf(stderr, "  decode of 199 tokens: %.1f ms whole A100-80GB, %.1f ms on 3g.40gb (x%.2f)\n", tw / 1e6, tp / 1e6,
+            tp / tw);
+    CHECK(tp / tw > 1.7 && tp / tw < 2.3);
+    free(whole.v);
+    free(part.v);
+}
+
 int main(void)
 {
     fs_error err;
@@ -467,6 +485,7 @@ int main(void)
     RUN(test_kv_capacity);
     RUN(test_step_time_properties);
     RUN(test_kv_routing_and_staleness);
+    RUN(test_mig_instance_speed);
     catalog_free(cat);
     return DONE();
 }

@@ -95,6 +95,7 @@ static int starts_with(const char *s, const char *prefix)
 #define WITH_DEP(d) "{" NAME ", " DUR ", " FLEET ", 'deployments': [{'name': 'embed', 'model': 'm', " d "}], " WL "}"
 /* A scenario with the workload written out. */
 #define WITH_WL(w) HEAD ", 'workload': " w "}"
+#define HEAD_L4_MIG "{" NAME ", " DUR ", 'fleet': [{'gpu': 'L4', 'count': 4, 'mig': 'all-1g.6gb'}], " DEPS ", " WL "}"
 
 /* ---- bad scenarios ---- */
 
@@ -324,6 +325,29 @@ static const bad_case bad_cases[] = {
      {"only used with \"arrival\": \"trace\"", NULL}},
     {"workload names a missing deployment", WITH_WL("{'rate': 5, 'deployment': 'nope'}"), "workload.deployment", 0, 0,
      {"expected the name of a deployment, got \"nope\"", NULL}},
+    /* MIG partitioning */
+#define MIGF(layout) "{" NAME ", " DUR ", 'fleet': [{'gpu': 'A100-SXM4-80GB', 'count': 2, 'mig': '" layout "'}], "
+#define MIGD(extra) "'deployments': [{'model': 'meta-llama/Llama-3.1-8B', 'kind': 'llm', " extra "}], " WL "}"
+    {"MIG layout overflows memory", MIGF("3g.40gb,3g.40gb,1g.10gb") MIGD("'mig_profile': '3g.40gb'"), "fleet[0].mig", 0, 0,
+     {"memory slices exhausted on A100-SXM4-80GB", "need 9 of 8", NULL}},
+    {"MIG profile unknown", MIGF("all-5g.50gb") MIGD("'mig_profile': '3g.40gb'"), "fleet[0].mig", 0, 0,
+     {"5g.50gb", NULL}},
+    {"MIG too many instances", MIGF("4g.40gb,4g.40gb") MIGD("'mig_profile': '4g.40gb'"), "fleet[0].mig", 0, 0,
+     {"4g.40gb", NULL}},
+    {"MIG on a GPU without geometry", HEAD_L4_MIG, "fleet[0].mig", 0, 0, {"no MIG geometry is known for L4", NULL}},
+    {"MIG profile not in the layout", MIGF("all-3g.40gb") MIGD("'mig_profile': '2g.20gb'"), "deployments[0].mig_profile",
+     0, 0, {"expected a profile of fleet[0]'s MIG layout (3g.40gb), got \"2g.20gb\"", NULL}},
+    {"MIG profile missing", MIGF("all-3g.40gb") MIGD("'replicas': 1"), "deployments[0].mig_profile", 0, 0,
+     {"partitioned into MIG instances", NULL}},
+    {"MIG profile on whole GPUs", "{" NAME ", " DUR ", " FLEET ", 'deployments': [{'model': 'm', " SVC ", 'mig_profile': "
+     "'1g.10gb'}], " WL "}",
+     "deployments[0].mig_profile", 0, 0, {"has no \"mig\" layout", NULL}},
+    {"MIG instances short", MIGF("all-3g.40gb") MIGD("'mig_profile': '3g.40gb', 'replicas': 5"), "fleet[0]", 0, 0,
+     {"deployments need 5 MIG instances 3g.40gb, the fleet has 4 (2 GPUs of A100-SXM4-80GB)", NULL}},
+    {"MIG with tp 2", MIGF("all-3g.40gb") MIGD("'mig_profile': '3g.40gb', 'tp': 2"), "deployments[0].tp", 0, 0,
+     {"no peer-to-peer link", NULL}},
+    {"model too big for the instance", MIGF("all-1g.10gb") MIGD("'mig_profile': '1g.10gb'"), "deployments[0].model", 0, 0,
+     {"does not fit on a MIG instance 1g.10gb of A100-SXM4-80GB", "use a larger profile or whole GPUs", NULL}},
     /* several sources, transforms, trace options */
     {"sources not an array", WITH_WL("{'sources': 5}"), "workload.sources", 0, 0,
      {"expected an array of 1 to 4096 sources, got 5", NULL}},
@@ -1073,6 +1097,33 @@ static void test_sources_and_transforms(void)
     scenario_fini(&sc);
 }
 
+/* A deployment on MIG instances: the instance's memory sizes the KV cache, its SMs and memory
+ * slices scale compute and bandwidth. */
+static void test_mig_deployment(void)
+{
+    scenario sc;
+    if (load_good("{" NAME ", " DUR ", 'fleet': [{'gpu': 'A100-SXM4-80GB', 'count': 2, 'mig': '3g.40gb,2g.20gb,1g.10gb,1g.10gb'}], "
+                  "'deployments': [{'name': 'a', 'model': 'meta-llama/Llama-3.1-8B', 'kind': 'llm', 'mig_profile': '3g.40gb', "
+                  "'replicas': 2}, {'name': 'b', 'model': 'm', " SVC ", 'mig_profile': '1g.10gb', 'replicas': 4}], " WL "}",
+                  NULL, &sc))
+        return;
+    const sim_llm *l = &sc.cfg.deployments[0].llm;
+    CHECK_NEAR(l->compute_share, 42.0 / 108, 1e-12); /* 3g: 42 of the A100's 108 SMs */
+    CHECK_NEAR(l->bandwidth_share, 0.5, 0);          /* 4 of 8 memory slices */
+    CHECK(sc.dep_mig[0] && strcmp(sc.dep_mig[0]->name, "3g.40gb") == 0);
+    CHECK(sc.dep_mig[1] && strcmp(sc.dep_mig[1]->name, "1g.10gb") == 0);
+    int32_t mig_blocks = l->num_gpu_blocks;
+    scenario_fini(&sc);
+    if (load_good("{" NAME ", " DUR ", 'fleet': [{'gpu': 'A100-SXM4-80GB', 'count': 2}], "
+                  "'deployments': [{'model': 'meta-llama/Llama-3.1-8B', 'kind': 'llm'}], " WL "}",
+                  NULL, &sc))
+        return;
+    int32_t whole_blocks = sc.cfg.deployments[0].llm.num_gpu_blocks;
+    fprintf(stderr, "  Llama-3.1-8B KV blocks: %d on a 3g.40gb instance, %d on a whole A100-80GB\n", mig_blocks, whole_blocks);
+    CHECK(mig_blocks > 0 && mig_blocks < whole_blocks / 2);
+    scenario_fini(&sc);
+}
+
 int main(void)
 {
     RUN(test_bad_scenarios);
@@ -1093,5 +1144,6 @@ int main(void)
     RUN(test_trace_relative_path);
     RUN(test_trace_paths_in_tmp);
     RUN(test_sources_and_transforms);
+    RUN(test_mig_deployment);
     return DONE();
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -21,10 +22,36 @@
 
 /* ---- sections ---- */
 
-static const char *const fleet_keys[] = {"gpu", "count", "price_per_hour", NULL};
+static const char *const fleet_keys[] = {"gpu", "count", "price_per_hour", "mig", NULL};
 
-static int load_fleet_entry(jv_ctx *c, const catalog *cat, json_t *o, const char *p, sim_fleet_entry *out)
+/* A path-less error from a module, rewritten at the scenario's JSON path. */
+static int at_path(jv_ctx *c, const char *p, const char *key)
 {
+    char pk[JV_PATH_MAX], msg[sizeof c->err->msg];
+    jv_join(pk, p, key);
+    snprintf(msg, sizeof msg, "%s", c->err ? c->err->msg : "");
+    return fs_error_at(c->err, c->file, pk, "%s", msg);
+}
+
+/* A fleet entry's "mig" layout, checked against the GPU type's geometry. */
+static int load_mig_layout(jv_ctx *c, json_t *o, const char *p, const gpu_spec *g, scenario *sc, mig_layout *out)
+{
+    const char *text;
+    if (jv_get_str(c, o, p, "mig", true, NULL, NULL, &text)) return -1;
+    if (!sc->mig && !(sc->mig = mig_table_new(c->err))) return -1;
+    const mig_gpu *mg = mig_gpu_find(sc->mig, g->name);
+    if (!mg) {
+        char pk[JV_PATH_MAX];
+        jv_join(pk, p, "mig");
+        return fs_error_at(c->err, c->file, pk, "no MIG geometry is known for %s (MIG layouts exist for the A100, "
+                           "H100 and H200 types)", g->name);
+    }
+    return mig_layout_parse(mg, text, out, c->err) ? at_path(c, p, "mig") : 0;
+}
+
+static int load_fleet_entry(jv_ctx *c, scenario *sc, json_t *o, const char *p, sim_fleet_entry *out, mig_layout *mig)
+{
+    const catalog *cat = sc->cat;
     const char *gpu;
     long long count;
     if (!json_is_object(o)) return jv_bad(c, p, "an object with gpu and count", o);
@@ -41,11 +68,13 @@ static int load_fleet_entry(jv_ctx *c, const catalog *cat, json_t *o, const char
         return -1;
     snprintf(out->gpu, sizeof out->gpu, "%s", g->name);
     out->count = (uint32_t)count;
-    return 0;
+    mig->n = 0;
+    return json_object_get(o, "mig") ? load_mig_layout(c, o, p, g, sc, mig) : 0;
 }
 
-static int load_fleet(jv_ctx *c, const catalog *cat, json_t *root, sim_config *cfg)
+static int load_fleet(jv_ctx *c, scenario *sc, json_t *root)
 {
+    sim_config *cfg = &sc->cfg;
     json_t *f = json_object_get(root, "fleet");
     if (!f) return fs_error_at(c->err, c->file, "fleet", "required key is missing (expected an array of {gpu, count})");
     if (json_is_object(f)) { /* one entry may be written without the array */
@@ -62,7 +91,7 @@ static int load_fleet(jv_ctx *c, const catalog *cat, json_t *root, sim_config *c
     json_array_foreach(f, i, o) {
         char p[JV_PATH_MAX];
         jv_join_index(p, "fleet", i);
-        if (load_fleet_entry(c, cat, o, p, &cfg->fleet[i])) return -1;
+        if (load_fleet_entry(c, sc, o, p, &cfg->fleet[i], &sc->fleet_mig[i])) return -1;
         for (size_t k = 0; k < i; k++)
             if (strcmp(cfg->fleet[k].gpu, cfg->fleet[i].gpu) == 0)
                 return fs_error_at(c->err, c->file, p, "GPU type %s already appears in fleet[%zu]; "
@@ -73,12 +102,12 @@ static int load_fleet(jv_ctx *c, const catalog *cat, json_t *root, sim_config *c
 }
 
 static const char *const dep_keys[] = {"name", "model", "kind", "gpu", "gpus_per_replica", "replicas", "max_batch",
-                                       "service", "tp", "engine", "disaggregation", NULL};
+                                       "service", "tp", "engine", "disaggregation", "mig_profile", NULL};
 static const char *const kinds[] = {"fixed", "llm", NULL};
 static const char *const fixed_used[] = {"name", "model", "kind", "gpu", "gpus_per_replica", "replicas", "max_batch",
-                                         "service", NULL};
+                                         "service", "mig_profile", NULL};
 static const char *const llm_used[] = {"name", "model", "kind", "gpu", "gpus_per_replica", "replicas", "tp", "engine",
-                                       "disaggregation", NULL};
+                                       "disaggregation", "mig_profile", NULL};
 static const char *const disagg_keys[] = {"prefill_replicas", "decode_replicas", "link_gbs", "latency_ms", NULL};
 static const char *const service_keys[] = {"dist", "mean_ms", "cv", NULL};
 static const char *const service_dists[] = {"constant", "exponential", "lognormal", NULL};
@@ -134,10 +163,21 @@ static void engine_defaults(const gpu_spec *g, long long *tokens, long long *seq
     *seqs = big ? 1024 : 256;
 }
 
-static int load_llm(jv_ctx *c, const catalog *cat, json_t *o, const char *p, sim_deployment *d, const gpu_spec *g,
-                    bool has_replicas)
+/* An LLM deployment on whole GPUs of type `whole`, or on MIG instances of profile mp (of mg). */
+static int load_llm(jv_ctx *c, const catalog *cat, json_t *o, const char *p, sim_deployment *d, const gpu_spec *whole,
+                    const mig_gpu *mg, const mig_profile *mp, bool has_replicas)
 {
     sim_llm *l = &d->llm;
+    gpu_spec part; /* what the engine sees of its device: the instance's memory on MIG */
+    const gpu_spec *g = whole;
+    if (mp) {
+        gpu_slice sl = mig_slice(mg, mp);
+        part = *whole;
+        part.memory_bytes = sl.memory_bytes;
+        g = &part;
+        l->compute_share = sl.compute_share;
+        l->bandwidth_share = sl.bandwidth_share;
+    }
     long long tp, n, tokens, seqs, maxlen, bs, blocks = 0;
     double util;
     const char *wd, *kd, *policy;
@@ -153,8 +193,9 @@ static int load_llm(jv_ctx *c, const catalog *cat, json_t *o, const char *p, sim
         return fs_error_at(c->err, c->file, pm, "expected a model of the catalog (%s; see fleetsim catalog), got \"%s\"",
                            list, d->model);
     }
-    l->gpu = g;
+    l->gpu = whole;
     if (jv_get_int(c, o, p, "tp", false, 1, 1, 64, &tp)) return -1;
+    if (mp && mig_check_tp(mp, (int)tp, c->err)) return at_path(c, p, "tp");
     if (tp & (tp - 1) || l->model->heads % tp) {
         char pt[JV_PATH_MAX];
         jv_join(pt, p, "tp");
@@ -203,10 +244,12 @@ static int load_llm(jv_ctx *c, const catalog *cat, json_t *o, const char *p, sim
         if (blocks < 2) {
             char pm[JV_PATH_MAX];
             jv_join(pm, p, "model");
-            return fs_error_at(c->err, c->file, pm, "%s does not fit on %s with tp %d: %.1f GiB of weights per GPU, "
-                               "%.1f GiB usable at gpu_memory_utilization %g; raise tp or use a larger GPU",
-                               l->model->name, g->name, l->tp, st_weight_bytes_per_gpu(l->model, l->weights, l->tp) / 1073741824.0,
-                               g->memory_bytes * util / 1073741824.0, util);
+            return fs_error_at(c->err, c->file, pm, "%s does not fit on %s%s%s%s with tp %d: %.1f GiB of weights per GPU, "
+                               "%.1f GiB usable at gpu_memory_utilization %g; %s",
+                               l->model->name, mp ? "a MIG instance " : "", mp ? mp->name : "", mp ? " of " : "", g->name, l->tp,
+                               st_weight_bytes_per_gpu(l->model, l->weights, l->tp) / 1073741824.0,
+                               g->memory_bytes * util / 1073741824.0, util,
+                               mp ? "use a larger profile or whole GPUs" : "raise tp or use a larger GPU");
         }
     }
     l->num_gpu_blocks = (int32_t)blocks;
@@ -244,8 +287,10 @@ static int load_llm(jv_ctx *c, const catalog *cat, json_t *o, const char *p, sim
     return 0;
 }
 
-static int load_deployment(jv_ctx *c, const catalog *cat, json_t *o, const char *p, size_t index, sim_config *cfg)
+static int load_deployment(jv_ctx *c, scenario *sc, json_t *o, const char *p, size_t index)
 {
+    const catalog *cat = sc->cat;
+    sim_config *cfg = &sc->cfg;
     sim_deployment *d = &cfg->deployments[index];
     const char *model, *name, *kind, *gpu;
     long long n;
@@ -277,11 +322,39 @@ static int load_deployment(jv_ctx *c, const catalog *cat, json_t *o, const char 
     if (jv_get_int(c, o, p, "replicas", false, 1, 1, 100000, &n)) return -1;
     d->replicas = (uint32_t)n;
     d->kind = strcmp(kind, "llm") == 0 ? SIM_KIND_LLM : SIM_KIND_FIXED;
-    return d->kind == SIM_KIND_LLM ? load_llm(c, cat, o, p, d, g, has_replicas) : load_fixed(c, o, p, d);
+    /* on a partitioned fleet entry a replica takes one MIG instance of its profile */
+    const mig_layout *lay = &sc->fleet_mig[d->gpu];
+    const mig_profile *mp = NULL;
+    char pk[JV_PATH_MAX];
+    jv_join(pk, p, "mig_profile");
+    if (json_object_get(o, "mig_profile")) {
+        const char *prof;
+        if (jv_get_str(c, o, p, "mig_profile", true, NULL, NULL, &prof)) return -1;
+        if (lay->n == 0)
+            return fs_error_at(c->err, c->file, pk, "the fleet's %s GPUs are whole (fleet[%u] has no \"mig\" "
+                               "layout), got a MIG profile \"%s\"", g->name, d->gpu, prof);
+        for (int i = 0; i < lay->n && !mp; i++)
+            if (strcasecmp(lay->inst[i]->name, prof) == 0) mp = lay->inst[i];
+        if (!mp) {
+            char list[256] = "";
+            for (int i = 0; i < lay->n; i++)
+                if (!strstr(list, lay->inst[i]->name))
+                    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", list[0] ? ", " : "",
+                             lay->inst[i]->name);
+            return fs_error_at(c->err, c->file, pk, "expected a profile of fleet[%u]'s MIG layout (%s), got \"%s\"",
+                               d->gpu, list, prof);
+        }
+    } else if (lay->n > 0) {
+        return fs_error_at(c->err, c->file, pk, "required key is missing: fleet[%u]'s %s GPUs are partitioned into "
+                           "MIG instances; name the profile each replica takes", d->gpu, g->name);
+    }
+    sc->dep_mig[index] = mp;
+    return d->kind == SIM_KIND_LLM ? load_llm(c, cat, o, p, d, g, lay->gpu, mp, has_replicas) : load_fixed(c, o, p, d);
 }
 
-static int load_deployments(jv_ctx *c, const catalog *cat, json_t *root, sim_config *cfg)
+static int load_deployments(jv_ctx *c, scenario *sc, json_t *root)
 {
+    sim_config *cfg = &sc->cfg;
     json_t *a = json_object_get(root, "deployments");
     if (!a) return fs_error_at(c->err, c->file, "deployments", "required key is missing (expected an array of deployments)");
     if (!json_is_array(a) || json_array_size(a) == 0) return jv_bad(c, "deployments", "a non-empty array", a);
@@ -293,7 +366,7 @@ static int load_deployments(jv_ctx *c, const catalog *cat, json_t *root, sim_con
     json_array_foreach(a, i, o) {
         char p[JV_PATH_MAX];
         jv_join_index(p, "deployments", i);
-        if (load_deployment(c, cat, o, p, i, cfg)) return -1;
+        if (load_deployment(c, sc, o, p, i)) return -1;
         for (size_t k = 0; k < i; k++)
             if (strcmp(cfg->deployments[k].name, cfg->deployments[i].name) == 0) {
                 char pn[JV_PATH_MAX];
@@ -303,8 +376,23 @@ static int load_deployments(jv_ctx *c, const catalog *cat, json_t *root, sim_con
             }
     }
     cfg->ndeployments = (uint32_t)i;
-    /* the fleet must hold every replica */
+    /* the fleet must hold every replica: whole GPUs, or MIG instances of each profile */
     for (uint32_t f = 0; f < cfg->nfleet; f++) {
+        const mig_layout *lay = &sc->fleet_mig[f];
+        for (int x = 0; x < lay->n; x++) {
+            uint64_t need = 0, have = 0;
+            for (int k = 0; k < lay->n; k++) have += lay->inst[k] == lay->inst[x] ? cfg->fleet[f].count : 0;
+            for (uint32_t d = 0; d < cfg->ndeployments; d++)
+                if (cfg->deployments[d].gpu == f && sc->dep_mig[d] == lay->inst[x]) need += cfg->deployments[d].replicas;
+            if (need > have) {
+                char p[JV_PATH_MAX];
+                jv_join_index(p, "fleet", f);
+                return fs_error_at(c->err, c->file, p, "deployments need %llu MIG instances %s, the fleet has %llu "
+                                   "(%u GPUs of %s)", (unsigned long long)need, lay->inst[x]->name,
+                                   (unsigned long long)have, cfg->fleet[f].count, cfg->fleet[f].gpu);
+            }
+        }
+        if (lay->n > 0) continue;
         uint64_t need = 0;
         for (uint32_t d = 0; d < cfg->ndeployments; d++)
             if (cfg->deployments[d].gpu == f)
@@ -404,8 +492,8 @@ static int validate(jv_ctx *c, json_t *root, const scenario_opts *opts, scenario
         json_object_set_new(root, "drain_timeout", json_null());
     }
 
-    if (load_catalogs(c, root, opts, sc) || load_fleet(c, sc->cat, root, cfg) ||
-        load_deployments(c, sc->cat, root, cfg) || scenario_load_workload(c, root, opts, sc))
+    if (load_catalogs(c, root, opts, sc) || load_fleet(c, sc, root) || load_deployments(c, sc, root) ||
+        scenario_load_workload(c, root, opts, sc))
         return -1;
     if (scenario_never_ends(sc) && !has_duration && !has_requests)
         return fs_error_at(c->err, c->file, "duration", "a synthetic workload never ends: set \"duration\" "
@@ -573,6 +661,7 @@ void scenario_fini(scenario *sc)
     free(sc->tenants);
     free(sc->regions);
     free(sc->sources);
+    mig_table_free(sc->mig);
     memset(sc, 0, sizeof *sc);
 }
 

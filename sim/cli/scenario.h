@@ -20,6 +20,7 @@
 
 #include "catalog.h"
 #include "fs_error.h"
+#include "mig.h"
 #include "sim.h"
 #include "wl.h"
 #include "wl_synth.h"
@@ -46,6 +47,11 @@ typedef struct scenario {
     void **owned;             /* what the specs point into (empirical lengths, paths, names) */
     size_t nowned;
     wl_names names;           /* model, tenant and region names in trace rows */
+    /* GPU partitioning as loaded: each fleet entry's MIG layout (n 0: whole GPUs), each
+     * deployment's MIG profile (NULL: whole GPUs) */
+    mig_table *mig;
+    mig_layout fleet_mig[SIM_MAX_FLEET];
+    const mig_profile *dep_mig[SIM_MAX_DEPLOYMENTS];
 } scenario;
 
 typedef struct scenario_opts {

@@ -717,6 +717,7 @@ replica *llm_replica_new(struct sim *s, const sim_deployment *d, uint32_t index,
         .model = d->llm.model, .gpu = d->llm.gpu, .tp = d->llm.tp, .weights = d->llm.weights, .kv = d->llm.kv,
         .cuda_graphs = d->llm.cuda_graphs, .async_scheduling = d->llm.async_scheduling,
         .max_capture = d->llm.max_num_seqs * 2 < 512 ? d->llm.max_num_seqs * 2 : 512,
+        .compute_share = d->llm.compute_share, .bandwidth_share = d->llm.bandwidth_share,
     };
     if (sc.max_capture > d->llm.max_num_batched_tokens) sc.max_capture = d->llm.max_num_batched_tokens;
     st_model_init(&e->model, &sc);

@@ -65,6 +65,9 @@ typedef struct sim_llm {
     uint32_t prefill_replicas;
     double kv_link_bw;
     fs_time kv_link_latency;
+    /* A replica on part of a GPU (a MIG instance): its shares of the GPU's compute (SMs) and
+     * memory bandwidth; 0 means the whole GPU. */
+    double compute_share, bandwidth_share;
 } sim_llm;
 
 typedef struct sim_deployment {
