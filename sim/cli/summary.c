@@ -1,5 +1,7 @@
 /* Printing a run's metric rows: a table for people, a JSON object for scripts. */
+#include <ctype.h>
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "cli.h"
@@ -52,6 +54,15 @@ static void put_number(FILE *out, double v)
     else fputs("null", out);
 }
 
+static bool distribution_stat(const char *stat)
+{
+    if (stat[0] == 'p' && isdigit((unsigned char)stat[1])) return true;
+    static const char *const names[] = {"mean", "median", "std", "min", "max", "count", NULL};
+    for (const char *const *n = names; *n; n++)
+        if (strcmp(*n, stat) == 0) return true;
+    return false;
+}
+
 void cli_print_json(FILE *out, const fs_metrics *m)
 {
     fputc('{', out);
@@ -59,9 +70,11 @@ void cli_print_json(FILE *out, const fs_metrics *m)
         const fs_metric *x = &m->v[i];
         if (i) fputs(", ", out);
         /* scalars keep their name (completed, request_throughput); distributions read as
-         * vLLM's benchmark names them: mean_ttft_ms, median_e2el_ms, p99_queue_ms */
+         * vLLM's benchmark names them: mean_ttft_ms, median_e2el_ms, p99_queue_ms; other
+         * breakdowns are name_part: trace_rows_read, gpu_hours_by_type_H100-SXM */
         if (strcmp(x->stat, "value") == 0) fprintf(out, "\"%s\": ", x->name);
-        else fprintf(out, "\"%s_%s_%s\": ", x->stat, x->name, x->unit);
+        else if (distribution_stat(x->stat)) fprintf(out, "\"%s_%s_%s\": ", x->stat, x->name, x->unit);
+        else fprintf(out, "\"%s_%s\": ", x->name, x->stat);
         put_number(out, x->value);
     }
     fputs("}\n", out);

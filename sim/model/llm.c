@@ -590,6 +590,8 @@ static void start_next(llm *e, fs_time now)
     fs_time end = now + (R >> ST_FRAC);
     e->end_frac = (uint32_t)(R & (((int64_t)1 << ST_FRAC) - 1));
     e->base.busy_ns += end - now;
+    if (b.prefill_tokens > 0)
+        e->base.prefill_ns += (double)(end - now) * b.prefill_tokens / (double)(b.prefill_tokens + b.decodes);
     e->wake = evq_push(sim_queue(e->base.sim), end, on_wake, e, 0);
 }
 

@@ -538,21 +538,47 @@ void sim_metrics(sim *s, fs_metrics *m)
     fs_metrics_add(m, "slo_attainment", "value", judged ? 100.0 * (double)s->good / (double)judged : NAN, "%");
     fs_metrics_add(m, "request_goodput", "value", (double)s->good / window, "req/s");
 
+    /* busy GPU time: a replica's busy time times the GPUs it occupies (a MIG instance: its
+     * compute share of one GPU) */
     fs_time busy = 0;
-    for (uint32_t i = 0; i < s->nreplicas; i++) busy += s->replicas[i]->busy_ns;
+    double busy_gpu_s = 0, prefill_s = 0, llm_busy_s = 0;
+    for (uint32_t i = 0; i < s->nreplicas; i++) {
+        const replica *r = s->replicas[i];
+        const sim_deployment *d = &c->deployments[r->deployment];
+        double gpus = d->kind == SIM_KIND_LLM && d->llm.compute_share > 0 ? d->llm.compute_share : d->gpus_per_replica;
+        busy += r->busy_ns;
+        busy_gpu_s += fs_time_to_s(r->busy_ns) * gpus;
+        if (d->kind == SIM_KIND_LLM) {
+            llm_busy_s += fs_time_to_s(r->busy_ns) * gpus;
+            prefill_s += r->prefill_ns * 1e-9 * gpus;
+        }
+    }
     double span = fs_time_to_s(s->end);
     fs_metrics_add(m, "replica_utilization", "value",
                    s->nreplicas && span > 0 ? 100.0 * fs_time_to_s(busy) / (span * s->nreplicas) : NAN, "%");
+    /* billing follows provisioned GPUs for the whole run, busy or not */
     double gpu_hours = 0, cost = 0;
     for (uint32_t f = 0; f < c->nfleet; f++) {
         double h = (double)c->fleet[f].count * span / 3600.0;
         gpu_hours += h;
         cost += h * c->fleet[f].price_per_hour;
+        fs_metrics_add(m, "gpu_hours_by_type", c->fleet[f].gpu, h, "GPU-h");
     }
     fs_metrics_add(m, "gpu_hours", "value", gpu_hours, "GPU-h");
     fs_metrics_add(m, "cost", "value", cost, "USD");
     fs_metrics_add(m, "cost_per_1k_requests", "value",
                    s->completed ? cost * 1e3 / (double)s->completed : NAN, "USD");
+    /* what the idle GPU time cost: the share of provisioned GPU time nobody used */
+    double idle = gpu_hours > 0 ? 1 - busy_gpu_s / 3600.0 / gpu_hours : NAN;
+    fs_metrics_add(m, "idle_capacity_cost", "value", idle >= 0 ? cost * idle : 0, "USD");
+    if (s->any_llm && llm_busy_s > 0) {
+        /* input vs output tokens: the cost split by prefill vs decode GPU time */
+        double pre = prefill_s / llm_busy_s;
+        fs_metrics_add(m, "cost_per_1m_input_tokens", "value",
+                       s->in_tokens ? cost * pre * 1e6 / (double)s->in_tokens : NAN, "USD");
+        fs_metrics_add(m, "cost_per_1m_output_tokens", "value",
+                       s->out_tokens ? cost * (1 - pre) * 1e6 / (double)s->out_tokens : NAN, "USD");
+    }
 }
 
 const fs_sample *sim_queue_delays(const sim *s) { return &s->queue; }

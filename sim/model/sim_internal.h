@@ -84,6 +84,8 @@ struct replica {
     uint32_t deployment;
     uint32_t outstanding;  /* routed here and not done: queued + in service */
     fs_time busy_ns;       /* time spent serving, for utilisation */
+    double prefill_ns;     /* the part of busy_ns attributed to prefill (LLM: each iteration split by
+                              its prompt tokens' share of the tokens it computes) */
 };
 
 replica *fixed_replica_new(struct sim *s, const sim_deployment *d, uint32_t index, uint32_t dep);
