@@ -116,6 +116,26 @@ static void test_single_request_hand_checked(void)
     }
 }
 
+/* Cost per token: a lone request's prefill iteration is all prefill, its decode iterations all
+ * decode; the bill splits by that GPU time. */
+static void test_cost_split(void)
+{
+    sim_config c = llm_config("llama-3.1-8b", "H100-SXM", 10000);
+    c.fleet[0].count = 1;
+    c.fleet[0].price_per_hour = 3.6;
+    wl_request r = {.arrival = 0, .input_tokens = 1000, .output_tokens = 50};
+    fs_metrics m = {0};
+    rows out = run_list(&c, &r, 1, &m);
+    double pre = fs_time_to_s(out.v[0].first_token), dec = fs_time_to_s(out.v[0].done - out.v[0].first_token);
+    double cost = 3.6 * fs_time_to_s(out.v[0].done) / 3600;
+    const fs_metric *in = fs_metrics_find(&m, "cost_per_1m_input_tokens", "value"),
+                    *outt = fs_metrics_find(&m, "cost_per_1m_output_tokens", "value");
+    CHECK(in && fabs(in->value - cost * pre / (pre + dec) * 1e6 / 1000) < 1e-9);
+    CHECK(outt && fabs(outt->value - cost * dec / (pre + dec) * 1e6 / 50) < 1e-9);
+    fs_metrics_fini(&m);
+    free(out.v);
+}
+
 /* A 5000-token prompt with a 2048-token budget: chunks of 2048, 2048 and 904 tokens, each over
  * the context the earlier chunks left; the first token comes with the last chunk. */
 static void test_chunked_prefill(void)
@@ -486,6 +506,7 @@ int main(void)
     RUN(test_step_time_properties);
     RUN(test_kv_routing_and_staleness);
     RUN(test_mig_instance_speed);
+    RUN(test_cost_split);
     catalog_free(cat);
     return DONE();
 }

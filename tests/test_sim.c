@@ -68,6 +68,9 @@ static void hand_checked_queue(enum sim_router router)
     CHECK_NEAR(metric(&m, "duration", "value"), 0.85, 1e-12);
     CHECK_NEAR(metric(&m, "replica_utilization", "value"), 100 * 0.75 / 0.85, 1e-9);
     CHECK_NEAR(metric(&m, "cost", "value"), 3.6 * 0.85 / 3600, 1e-12);
+    CHECK_NEAR(metric(&m, "gpu_hours_by_type", "L4"), 0.85 / 3600, 1e-15);
+    /* 0.75 s busy of 0.85 s billed: the idle 0.1 s of the GPU cost this much */
+    CHECK_NEAR(metric(&m, "idle_capacity_cost", "value"), 3.6 * 0.10 / 3600, 1e-12);
     fs_metrics_fini(&m);
     sim_free(s);
     free(r.v);
