@@ -169,6 +169,26 @@ gzip -c "$DATA/azure_conv_head100.csv" >"$T/badrow.csv"
 expect_code 0 "gzip trace" -- "$FLEETSIM" run "$T/tr.json" --no-db
 contains "$T/out" "100 arrived, 100 completed" "gzip trace read whole"
 
+# closed-loop users and multi-turn sessions through a scenario: the run ends by itself once the
+# sources stop (after duration), sessions hit the prefix cache, and two runs agree to the byte
+cat >"$T/closed.json" <<JSON
+{"name": "closed", "seed": 3, "duration": 60,
+ "fleet": {"gpu": "H100-SXM", "count": 2},
+ "deployments": [{"model": "meta-llama/Llama-3.1-8B", "kind": "llm", "replicas": 2}],
+ "workload": {"sources": [
+   {"arrival": "closed", "users": 8, "think_time_s": {"dist": "exponential", "mean": 2},
+    "input": {"dist": "lognormal", "mean": 800}, "output": {"dist": "lognormal", "mean": 200}},
+   {"arrival": "poisson", "rate": 1, "session": {"turns": {"dist": "fixed", "value": 4}, "think_time_s": {"dist": "fixed", "value": 3}},
+    "input": {"dist": "fixed", "value": 300}, "output": {"dist": "fixed", "value": 100}}]},
+ "router": {"policy": "session_affinity"}}
+JSON
+expect_code 0 "closed loop and sessions" -- "$FLEETSIM" run "$T/closed.json" --no-db --json
+cp "$T/out" "$T/closed1"
+expect_code 0 "closed loop and sessions again" -- "$FLEETSIM" run "$T/closed.json" --no-db --json
+cmp -s "$T/out" "$T/closed1" && ok || bad "closed-loop runs differ"
+grep -qE '"prefix_cache_hit_rate": [1-9]' "$T/out" && ok || bad "sessions hit the prefix cache: $(cat "$T/out")"
+grep -qE '"unfinished": 0,' "$T/out" && ok || bad "closed loop left requests unfinished"
+
 # an unwritable database is an environment error (exit 1), not a crash
 expect_code 1 "unwritable db" -- "$FLEETSIM" run "$T/s.json" --db /nonexistent/dir/r.db
 contains "$T/err" "cannot open results database" "unwritable db message"

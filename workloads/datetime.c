@@ -1,5 +1,6 @@
 /* Timestamps as traces write them, to integer nanoseconds since the Unix epoch (UTC). */
 #include <ctype.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "wl.h"
@@ -46,7 +47,12 @@ int wl_parse_datetime(const char *s, size_t len, int64_t *ns)
         expect(s, len, &i, ':') || digits(s, len, &i, 2, &se))
         return -1;
     static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60) return -1;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 ||
+        se > 60)
+        return -1;
+    /* nanoseconds since 1970 fit in 64 bits for years 1678 to 2261 only */
+    if (y < 1678 || y > 2261) return -1;
     int64_t frac = 0;
     if (i < len && s[i] == '.') {
         i++;

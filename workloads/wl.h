@@ -49,10 +49,12 @@ typedef struct wl_request {
 typedef struct wl_source wl_source;
 
 /* 1: a request in *out; 0: the source is exhausted; -1: bad input, described in err;
- * WL_WAIT: nothing until one of this source's requests completes (closed-loop users, session
- * turns). After each wl_complete the simulation asks again, and schedules every request the
- * source then gives (their arrivals are at or after the completion, but need not be in order
- * among themselves). */
+ * WL_WAIT: nothing now (closed-loop users, session turns). out->arrival then holds a wake-up
+ * time (FS_TIME_MAX: none): when the source will have a request without any completion (the
+ * next session starts). The caller asks again after each wl_complete of this source and at the
+ * wake-up, until WL_WAIT, and schedules every request given (arrivals at or after the call's
+ * time, not necessarily in order among themselves); a call after a WL_WAIT with no completion
+ * in between counts as the wake-up. wl_complete names a request by its id: wrappers keep ids. */
 #define WL_WAIT 2
 int wl_next(wl_source *s, wl_request *out, fs_error *err);
 /* Start again from the first request (for looping). 0, or -1 with err. */
@@ -157,7 +159,8 @@ wl_source *wl_azure_open(const char *path, uint32_t target, fs_error *err);
 wl_source *wl_vllm_open(const char *path, uint32_t target, fs_error *err);
 
 /* Parse "YYYY-MM-DD HH:MM:SS[.f{1,9}][Z|+HH:MM|-HH:MM]" (a 'T' may separate date and time)
- * into ns since the Unix epoch, UTC. Returns -1 when the text is not such a timestamp. */
+ * into ns since the Unix epoch, UTC. Returns -1 when the text is not such a timestamp, or its
+ * year is outside 1678..2261 (what 64-bit nanoseconds since 1970 can hold). */
 int wl_parse_datetime(const char *s, size_t len, int64_t *ns);
 
 #endif

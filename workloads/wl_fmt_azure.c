@@ -11,11 +11,14 @@ static const char *const columns[3] = {"TIMESTAMP", "ContextTokens", "GeneratedT
 
 static int azure_header(wl_reader *r, fs_error *err)
 {
-    for (int i = 0; i < 3; i++)
-        if (i >= r->nf || wl_header_find(r, columns[i]) != i)
+    for (int i = 0; i < 3; i++) {
+        if (i >= r->nf)
             return fs_error_set(err, r->path, (int)r->line, i + 1, "expected the header "
-                                "TIMESTAMP,ContextTokens,GeneratedTokens, got '%s' in column %d",
-                                i < r->nf && i < WL_MAX_FIELDS ? r->f[i].s : "", i + 1);
+                                "TIMESTAMP,ContextTokens,GeneratedTokens, got only %d columns", r->nf);
+        if (wl_header_find(r, columns[i]) != i)
+            return fs_error_set(err, r->path, (int)r->line, i + 1, "expected the header "
+                                "TIMESTAMP,ContextTokens,GeneratedTokens, got '%s' in column %d", r->f[i].s, i + 1);
+    }
     if (r->nf != 3)
         return fs_error_set(err, r->path, (int)r->line, 0, "expected the header TIMESTAMP,ContextTokens,"
                             "GeneratedTokens, got %d columns", r->nf);

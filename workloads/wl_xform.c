@@ -3,7 +3,10 @@
  * [start, end) of the source's own time, moved to start at 0), seeded sampling, the time scale
  * (a speed-up factor, or the factor that gives the requested mean rate, measured by a first pass
  * over the source), looping (the source again, each pass after the previous one: a window's
- * length, or the pass's last arrival plus its mean gap), the request limit, and tags.
+ * length, or the pass's last arrival plus its mean gap), the request limit, and tags. Ids are
+ * renumbered where the window, sampling or looping leave requests out or repeat them; otherwise
+ * they are the source's own, so a closed-loop source recognises its completions. WL_WAIT passes
+ * through.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -27,6 +30,7 @@ typedef struct xform {
     fs_time last;           /* last arrival kept in this pass, rebased, before scaling */
     uint64_t kept;          /* in this pass */
     uint64_t next_id;
+    bool renumber;          /* ids change only where requests are left out or repeated */
     bool done;
 } xform;
 
@@ -36,7 +40,7 @@ static int next_in_pass(xform *s, wl_request *out, fs_error *err)
 {
     for (;;) {
         int rc = wl_next(s->inner, out, err);
-        if (rc <= 0) return rc;
+        if (rc != 1) return rc;
         if (out->arrival < s->start) continue;
         if (out->arrival >= s->end) return 0; /* sources come in time order */
         if (s->x.sample < 1 && !(gsl_rng_uniform(s->rng) < s->x.sample)) continue;
@@ -57,12 +61,13 @@ static int xform_next(wl_source *src, wl_request *out, fs_error *err)
     while (!s->done) {
         if (s->x.limit && s->next_id >= s->x.limit) break;
         int rc = next_in_pass(s, out, err);
-        if (rc < 0) return -1;
+        if (rc < 0 || rc == WL_WAIT) return rc; /* a wait's wake-up time is the source's own */
         if (rc == 1) {
             s->last = out->arrival;
             s->kept++;
             out->arrival = (fs_time)llround((double)(out->arrival + s->offset) * s->scale);
-            out->id = s->next_id++;
+            if (s->renumber) out->id = s->next_id;
+            s->next_id++;
             if (s->x.set_target) out->target = s->x.target;
             if (s->x.set_tenant) out->tenant = s->x.tenant;
             if (s->x.set_region) out->region = s->x.region;
@@ -123,6 +128,7 @@ wl_source *wl_xform_open(wl_source *inner, const wl_xform_spec *x, uint64_t seed
     s->start = fs_time_from_s(x->window_start);
     s->end = x->window_end > 0 ? fs_time_from_s(x->window_end) : FS_TIME_MAX;
     s->passes = x->loop > 1 ? x->loop : 1;
+    s->renumber = s->start > 0 || s->end < FS_TIME_MAX || s->x.sample < 1 || s->passes > 1;
     s->scale = x->speedup > 0 ? 1 / x->speedup : 1;
     reseed(s);
     if (x->mean_rate > 0) { /* a first pass measures the rate of what the window and sampling keep */

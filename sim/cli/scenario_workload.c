@@ -191,21 +191,25 @@ static int load_transforms(jv_ctx *c, json_t *o, const char *p, wl_xform_spec *x
 static int load_source(jv_ctx *c, json_t *o, const char *p, const scenario_opts *opts, scenario_source *src,
                        scenario *sc)
 {
-    static const char *all_keys[32];
+    static const char *all_keys[64];
     if (!all_keys[0]) { /* the union of the common and the synthetic keys */
         size_t n = 0;
         for (const char *const *k = common_keys; *k; k++) all_keys[n++] = *k;
-        for (const char *const *k = scenario_synth_keys; *k && n < 31; k++) all_keys[n++] = *k;
+        for (const char *const *k = scenario_synth_keys; *k; k++) {
+            FS_ASSERT(n < sizeof all_keys / sizeof *all_keys - 1);
+            all_keys[n++] = *k;
+        }
     }
     if (!json_is_object(o)) return jv_bad(c, p, "an object", o);
     const char *arrival, *dep;
+    bool named = json_object_get(o, "deployment") != NULL; /* else rows may name theirs (model column) */
     if (jv_check_keys(c, o, p, all_keys) ||
         jv_get_str(c, o, p, "arrival", false, "poisson", NULL, &arrival) ||
         jv_get_str(c, o, p, "deployment", false, sc->cfg.deployments[0].name, NULL, &dep))
         return -1;
     char pk[JV_PATH_MAX];
     wl_xform_spec *x = &src->xf;
-    x->set_target = true;
+    x->set_target = named;
     x->target = UINT32_MAX;
     for (uint32_t d = 0; d < sc->cfg.ndeployments; d++)
         if (strcmp(sc->cfg.deployments[d].name, dep) == 0) x->target = d;
@@ -306,7 +310,6 @@ int scenario_trace_lengths(jv_ctx *c, json_t *o, const char *p, bool input, scen
     wl_trace_opts opts;
     const char *path;
     if (load_trace(c, o, p, "trace", NULL, &opts, &path, sc)) return -1;
-    opts.names = NULL;
     wl_source *src = wl_trace_open(path, &opts, c->err);
     if (!src) return -1;
     int32_t *v = NULL;

@@ -14,6 +14,8 @@ typedef struct source_slot {
     wl_source *src;
     bool done, closed;
     uint64_t pending, inflight; /* scheduled but not arrived; arrived, not finished */
+    bool waking;                /* a wake-up is scheduled (the source's last WL_WAIT asked for one) */
+    evq_handle wake;
 } source_slot;
 
 typedef struct deployment_rt {
@@ -129,6 +131,7 @@ static void emit_row(sim *s, const sim_req *q, fs_time done)
 /* ---- arrivals ---- */
 
 static void on_arrival(void *ctx, void *obj, uint64_t arg);
+static void on_source_wake(void *ctx, void *obj, uint64_t arg);
 
 static void source_done(sim *s, source_slot *sl)
 {
@@ -143,13 +146,17 @@ static void pull(sim *s, uint32_t i)
 {
     source_slot *sl = &s->sources[i];
     while (!sl->done) {
-        wl_request r = {0}; /* fields a source leaves alone stay 0 */
+        wl_request r = {.arrival = FS_TIME_MAX}; /* fields a source leaves alone: 0, and no wake-up */
         fs_error e;
         int rc = s->cfg.max_requests && s->arrived + s->npending >= s->cfg.max_requests ? 0 : wl_next(sl->src, &r, &e);
         if (rc < 0) fail(s, &e);
         if (rc == WL_WAIT) {
             sl->closed = true;
-            if (sl->pending == 0 && sl->inflight == 0) source_done(s, sl); /* nobody left to wait for */
+            /* one wake-up per source, moved by each wait */
+            if (sl->waking) evq_cancel(s->q, sl->wake);
+            sl->waking = r.arrival < s->cfg.duration;
+            if (sl->waking) sl->wake = evq_push(s->q, r.arrival < s->now ? s->now : r.arrival, on_source_wake, sl, i);
+            if (!sl->waking && sl->pending == 0 && sl->inflight == 0) source_done(s, sl); /* nothing to wait for */
             return;
         }
         if (rc == 1 && r.arrival >= s->cfg.duration && sl->closed) continue; /* past the end: that user stops */
@@ -174,6 +181,15 @@ static void leave(sim *s, sim_req *q)
     sl->inflight--;
     req_release(s, q);
     if (sl->closed) pull(s, i);
+}
+
+/* A waiting source's wake-up: its arrival process has the next session to start. */
+static void on_source_wake(void *ctx, void *obj, uint64_t arg)
+{
+    sim *s = ctx;
+    source_slot *sl = obj;
+    sl->waking = false;
+    pull(s, (uint32_t)arg);
 }
 
 static fs_time draw_service(sim *s, uint32_t d)
