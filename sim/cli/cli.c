@@ -26,6 +26,9 @@ static const char usage_main[] =
     "commands:\n"
     "  run SCENARIO     simulate a scenario file; print the summary, store the run\n"
     "  replay DIR       replay a measured vLLM run and report the simulator's error per metric\n"
+    "  inspect TRACE    summarise a request trace: counts, rate, burstiness, lengths, prefix reuse\n"
+    "  place NODES PODS replay a GPU-sharing pod trace (openb) with a placement policy; report\n"
+    "                   GPU allocation and fragmentation against the arrived load\n"
     "  catalog          list the GPUs and models scenarios may name\n"
     "  version          print the version\n"
     "\n"
@@ -225,6 +228,7 @@ static int cmd_catalog(int argc, char **argv)
     return 0;
 }
 
+
 int fleetsim_main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
@@ -235,6 +239,8 @@ int fleetsim_main(int argc, char **argv)
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 2, argv + 2);
     if (strcmp(cmd, "catalog") == 0) return cmd_catalog(argc - 2, argv + 2);
     if (strcmp(cmd, "replay") == 0) return cmd_replay(argc - 2, argv + 2);
+    if (strcmp(cmd, "inspect") == 0) return cmd_inspect(argc - 2, argv + 2);
+    if (strcmp(cmd, "place") == 0) return cmd_place(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("fleetsim %s%s%s\n", FLEETSIM_VERSION, FLEETSIM_GIT_COMMIT[0] ? " " : "", FLEETSIM_GIT_COMMIT);
         return 0;

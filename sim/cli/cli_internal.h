@@ -35,6 +35,9 @@ typedef struct cli_run {
  * the exit status, having printed any error. Ctrl-C stops the run (status 130). */
 int cli_execute(scenario *sc, cli_run *o, fs_metrics *m);
 
+/* the commands besides run (replay.c, inspect.c, place.c) */
 int cmd_replay(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_place(int argc, char **argv);
 
 #endif
