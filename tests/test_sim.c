@@ -351,6 +351,23 @@ static void test_closed_loop(void)
     fs_metrics_fini(&m);
     sim_free(s);
     free(r.v);
+    /* a limit of 10 through a transform: the 10th is scheduled when the source stops, and still
+     * arrives (at 4.5 s) */
+    c.duration = FS_TIME_MAX;
+    l = fs_xcalloc(1, sizeof *l);
+    l->base.ops = &loop_ops;
+    l->users = 3;
+    l->think = FS_NS_PER_S;
+    fs_error err;
+    wl_source *lim = wl_xform_open(&l->base, &(wl_xform_spec){.limit = 10}, 1, 0, &err);
+    r = (rows){0};
+    s = run_capture(&c, lim, &r);
+    CHECK_INT(r.n, 10);
+    fs_time last = 0;
+    for (size_t i = 0; i < r.n; i++) last = r.v[i].arrival > last ? r.v[i].arrival : last;
+    CHECK_INT(last, 9 * FS_NS_PER_S / 2);
+    sim_free(s);
+    free(r.v);
 }
 
 /* Two sources merge by arrival time; each keeps its own stream. */
@@ -375,6 +392,26 @@ static void test_several_sources(void)
     int twenty = 0;
     for (size_t i = 0; i < r.n; i++) twenty += r.v[i].input_tokens == 20;
     CHECK_INT(twenty, 4);
+    /* rows are numbered in arrival order over both sources */
+    qsort(r.v, r.n, sizeof *r.v, by_id);
+    for (size_t i = 0; i < r.n; i++) {
+        CHECK_INT(r.v[i].id, i);
+        if (i) CHECK(r.v[i].arrival >= r.v[i - 1].arrival);
+    }
+    sim_free(s);
+    free(r.v);
+    /* a request cap counts arrivals in time order: of 0.1/s (first at 10 s) and 1/s, the first
+     * five are the fast source's 1 .. 5 s */
+    a.rate = 0.1;
+    b.rate = 1;
+    c.duration = FS_TIME_MAX;
+    c.max_requests = 5;
+    wl_source *src2[2] = {wl_synth_open(&a, 1, 0), wl_synth_open(&b, 1, 1)};
+    r = (rows){0};
+    s = sim_new(&c, src2, 2, &sink);
+    CHECK_INT(sim_run(s, &err), 0);
+    CHECK_INT(r.n, 5);
+    for (size_t i = 0; i < r.n; i++) CHECK_INT(r.v[i].input_tokens, 20);
     sim_free(s);
     free(r.v);
 }

@@ -271,7 +271,7 @@ static void test_azure_bad(void)
          "got '-3'", 0},
         {AZ "2023-11-16 18:15:46.6,1000000001,1\n", 0, "T:2:2: column ContextTokens: expected a token count in "
          "0..1000000000, got '1000000001'", 0},
-        {AZ "2023-11-16 18:15:46.6,99999999999,1\n", 0, "T:2:2: column ContextTokens: expected a token count, got "
+        {AZ "2023-11-16 18:15:46.6,99999999999,1\n", 0, "T:2:2: column ContextTokens: expected a token count in 0..1000000000, got "
          "'99999999999'", 0},
         {AZ "2023-11-16 18:15:46.6,,1\n", 0, "T:2:2: column ContextTokens: expected a token count, got ''", 0},
         {AZ "2023-11-16 18:15:47.0,1,1\n2023-11-16 18:15:46.0,1,1\n", 1, "T:3: time goes backwards (1.000000 s before "

@@ -115,6 +115,8 @@ typedef struct wl_trace_opts {
     uint32_t target;           /* the deployment, unless a model column says otherwise */
     const wl_names *names;     /* for model, tenant and region columns (may be NULL) */
     bool json_slow;            /* parse every JSON line with jansson (tests compare the two) */
+    bool unordered;            /* rows may come in any order (a reader after lengths only): no time-order
+                                  check; arrivals are then relative to the first row and may be < 0 */
 } wl_trace_opts;
 
 /* Open a trace, plain or gzip-compressed (told by its first bytes). Fails (NULL, err filled)
@@ -146,10 +148,6 @@ typedef struct wl_xform_spec {
  * (a first pass over the source measures its rate), looping, limit, tags. Ids are renumbered.
  * NULL with err when the first pass fails or finds no request. */
 wl_source *wl_xform_open(wl_source *inner, const wl_xform_spec *x, uint64_t seed, uint64_t index, fs_error *err);
-
-/* Arrival times of `inner` divided by `speedup` (> 0): 2 replays a trace twice as fast. Takes
- * ownership of inner. */
-wl_source *wl_speedup_open(wl_source *inner, double speedup);
 
 /* Requests from memory (copied); ids are renumbered 0, 1, ... in order. */
 wl_source *wl_list_open(const wl_request *reqs, size_t n);

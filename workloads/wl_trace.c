@@ -537,7 +537,7 @@ static int trace_next(wl_source *src, wl_request *out, fs_error *err)
             m->done = true;
             continue;
         }
-        if (m->have_last && out->arrival < m->last) {
+        if (m->have_last && out->arrival < m->last && !r->opts.unordered) {
             if (r->opts.sort_window > 0)
                 return wl_row_error(r, err, 0, NULL, "arrives %.6f s before a request already passed on: more out of "
                                     "order than the sort window (%g s) allows", fs_time_to_s(m->last - out->arrival),
@@ -718,7 +718,10 @@ int wl_field_count(wl_reader *r, int col, const char *name, bool zero_is_one, in
     while (e > s && e[-1] == ' ') e--;
     long long v = 0;
     const char *p = s;
-    while (p < e && *p >= '0' && *p <= '9' && v <= WL_MAX_TOKENS) v = v * 10 + (*p++ - '0');
+    while (p < e && *p >= '0' && *p <= '9') {
+        if (v <= WL_MAX_TOKENS) v = v * 10 + (*p - '0'); /* past the range, the digits still count */
+        p++;
+    }
     char buf[64];
     if (p == s && s < e && *s == '-')
         return wl_row_error(r, err, col + 1, name, "expected a token count in 0..%lld, got '%s'", WL_MAX_TOKENS,
@@ -782,10 +785,15 @@ int wl_field_number(wl_reader *r, int col, const char *name, double *out, fs_err
     const wl_field *f = &r->f[col];
     if (f->n && plain_decimal(f->s, f->s + f->n, out)) return 0;
     char *end = (char *)f->s, buf[64];
+    const char *first = f->s;
+    while (*first == ' ') first++;
+    /* decimal only: strtod would also take hex ("0x10"), inf and nan */
+    bool decimal = (*first >= '0' && *first <= '9') || *first == '-' || *first == '+' || *first == '.';
+    bool hex = decimal && strpbrk(f->s, "xX") != NULL;
     errno = 0;
-    double v = f->n ? strtod(f->s, &end) : NAN;
+    double v = f->n && decimal && !hex ? strtod(f->s, &end) : NAN;
     while (*end == ' ') end++;
-    if (!f->n || end == f->s || *end != '\0' || !isfinite(v) || errno == ERANGE)
+    if (!f->n || end == f->s || end != f->s + f->n || !isfinite(v) || errno == ERANGE)
         return wl_row_error(r, err, col + 1, name, "expected a number, got '%s'", shown(f, buf, sizeof buf));
     *out = v;
     return 0;

@@ -32,6 +32,7 @@ typedef struct xform {
     uint64_t next_id;
     bool renumber;          /* ids change only where requests are left out or repeated */
     bool done;
+    wl_trace_stats past;    /* row counts of the passes before this one */
 } xform;
 
 /* The next request of the current pass that is inside the window and survives sampling, rebased
@@ -65,7 +66,13 @@ static int xform_next(wl_source *src, wl_request *out, fs_error *err)
         if (rc == 1) {
             s->last = out->arrival;
             s->kept++;
-            out->arrival = (fs_time)llround((double)(out->arrival + s->offset) * s->scale);
+            if (s->scale != 1 || s->offset != 0) {
+                double t = ((double)out->arrival + (double)s->offset) * s->scale;
+                if (!(t < FS_TIME_INPUT_MAX_S * 1e9))
+                    return fs_error_set(err, "(workload)", 0, 0, "a transformed arrival time passes %g years (speedup, "
+                                        "mean_rate or loop too far): %g s", FS_TIME_INPUT_MAX_S / (365.25 * 86400), t * 1e-9);
+                out->arrival = (fs_time)llround(t);
+            }
             if (s->renumber) out->id = s->next_id;
             s->next_id++;
             if (s->x.set_target) out->target = s->x.target;
@@ -78,9 +85,13 @@ static int xform_next(wl_source *src, wl_request *out, fs_error *err)
         /* the next pass starts one pass length later */
         fs_time len = s->end < FS_TIME_MAX ? s->end - s->start
                                           : s->last + (s->kept > 1 ? s->last / (fs_time)(s->kept - 1) : FS_NS_PER_S);
+        if (s->offset > FS_TIME_MAX / 2 - len) return 0; /* looped past any representable time */
         s->offset += len > 0 ? len : FS_NS_PER_S;
         s->kept = 0;
         s->last = 0;
+        wl_trace_stats st;
+        wl_stats(s->inner, &st);
+        s->past.rows += st.rows, s->past.bad += st.bad, s->past.failed += st.failed, s->past.filtered += st.filtered;
         if (wl_rewind(s->inner, err)) return -1;
     }
     s->done = true;
@@ -101,10 +112,17 @@ static int xform_rewind(wl_source *src, fs_error *err)
     s->offset = s->last = 0;
     s->kept = s->next_id = 0;
     s->done = false;
+    memset(&s->past, 0, sizeof s->past);
     return 0;
 }
 
-static void xform_stats(wl_source *src, wl_trace_stats *out) { wl_stats(((xform *)src)->inner, out); }
+static void xform_stats(wl_source *src, wl_trace_stats *out)
+{
+    xform *s = (xform *)src;
+    wl_stats(s->inner, out);
+    out->rows += s->past.rows, out->bad += s->past.bad, out->failed += s->past.failed;
+    out->filtered += s->past.filtered;
+}
 
 static void xform_free(wl_source *src)
 {
@@ -129,6 +147,9 @@ wl_source *wl_xform_open(wl_source *inner, const wl_xform_spec *x, uint64_t seed
     s->end = x->window_end > 0 ? fs_time_from_s(x->window_end) : FS_TIME_MAX;
     s->passes = x->loop > 1 ? x->loop : 1;
     s->renumber = s->start > 0 || s->end < FS_TIME_MAX || s->x.sample < 1 || s->passes > 1;
+    /* a source that hears of completions (closed loop, sessions) recognises its requests by id
+     * and times its own arrivals: it takes tags and a limit only */
+    FS_ASSERT(!inner->ops->complete || (!s->renumber && x->mean_rate <= 0 && (x->speedup <= 0 || x->speedup == 1)));
     s->scale = x->speedup > 0 ? 1 / x->speedup : 1;
     reseed(s);
     if (x->mean_rate > 0) { /* a first pass measures the rate of what the window and sampling keep */
@@ -146,8 +167,13 @@ wl_source *wl_xform_open(wl_source *inner, const wl_xform_spec *x, uint64_t seed
             return NULL;
         }
         fs_time span = s->end < FS_TIME_MAX ? s->end - s->start : last;
-        double rate = span > 0 ? (double)n / fs_time_to_s(span) : 0;
-        s->scale = rate > 0 ? rate / x->mean_rate : 1;
+        if (span <= 0) {
+            fs_error_set(err, "(workload)", 0, 0, "mean_rate: the source's requests all arrive at one instant, so it "
+                         "has no rate to rescale");
+            xform_free(&s->base);
+            return NULL;
+        }
+        s->scale = (double)n / fs_time_to_s(span) / x->mean_rate;
         if (xform_rewind(&s->base, err)) {
             xform_free(&s->base);
             return NULL;

@@ -660,6 +660,8 @@ void scenario_fini(scenario *sc)
     for (uint32_t i = 0; i < sc->nregions; i++) free(sc->regions[i]);
     free(sc->tenants);
     free(sc->regions);
+    free(sc->name_slots[0]);
+    free(sc->name_slots[1]);
     free(sc->sources);
     mig_table_free(sc->mig);
     memset(sc, 0, sizeof *sc);

@@ -41,6 +41,8 @@ typedef struct scenario {
     uint32_t nsources;
     char **tenants, **regions; /* tag names: requests carry 1-based indexes into these */
     uint32_t ntenants, nregions;
+    uint32_t *name_slots[2];  /* hash tables over tenants and regions: 1-based indexes, 0 empty */
+    uint32_t name_cap[2];
     bool store_requests;      /* output.requests */
     char *resolved_json;      /* the scenario as run, compact JSON */
     catalog *cat;             /* GPUs and models; cfg's deployments point into it */

@@ -35,10 +35,11 @@ int scenario_load_synth(jv_ctx *c, json_t *o, const char *p, const char *arrival
 /* The arrival kinds scenario_load_synth knows (NULL-terminated; "trace" is not among them). */
 extern const char *const scenario_synth_arrivals[];
 
-/* The input (or output) lengths of every request of the trace that o names with its "trace"
+/* The input (or output) lengths of the requests of the trace that o names with its "trace"
  * (path) and "format" keys (plus "columns" for the generic formats), for empirical
- * distributions. The array is owned by sc. */
+ * distributions: the n distinct lengths and how often each occurs. Rows may be in any order.
+ * The arrays are owned by sc. */
 int scenario_trace_lengths(jv_ctx *c, json_t *o, const char *p, bool input, scenario *sc, const int32_t **values,
-                           size_t *n);
+                           const double **counts, size_t *n);
 
 #endif

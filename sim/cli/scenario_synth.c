@@ -179,7 +179,8 @@ static int load_len(jv_ctx *c, json_t *parent, const char *path, const char *key
         }
         if (get_bounds(c, o, p, false, out)) return -1;
         if (values) return get_histogram(c, o, p, out, sc);
-        return scenario_trace_lengths(c, o, p, strcmp(what, "input") == 0, sc, &out->values, &out->nvalues);
+        return scenario_trace_lengths(c, o, p, strcmp(what, "input") == 0, sc, &out->values, &out->counts,
+                                      &out->nvalues);
     }
     }
     return 0;

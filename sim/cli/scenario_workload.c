@@ -36,18 +36,43 @@ char *scenario_resolve_path(const char *scenario_file, const char *path)
 
 /* ---- names in rows ---- */
 
+static uint64_t name_hash(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* A tenant (kind 0) or region (1) name's 1-based index, added when new; a hash table over the
+ * names keeps this constant-time whatever their number. */
 static uint32_t intern(void *ctx, int kind, const char *name, size_t len)
 {
     scenario *sc = ctx;
     char ***v = kind == 0 ? &sc->tenants : &sc->regions;
     uint32_t *n = kind == 0 ? &sc->ntenants : &sc->nregions;
-    for (uint32_t i = 0; i < *n; i++)
-        if (strlen((*v)[i]) == len && memcmp((*v)[i], name, len) == 0) return i + 1;
+    uint32_t **slots = &sc->name_slots[kind], *cap = &sc->name_cap[kind];
+    if (2 * (*n + 1) > *cap) { /* grow and rehash */
+        uint32_t nc = *cap ? *cap * 2 : 64, *ns = fs_xcalloc(nc, sizeof *ns);
+        for (uint32_t i = 0; i < *n; i++) {
+            uint64_t j = name_hash((*v)[i], strlen((*v)[i])) & (nc - 1);
+            while (ns[j]) j = (j + 1) & (nc - 1);
+            ns[j] = i + 1;
+        }
+        free(*slots);
+        *slots = ns;
+        *cap = nc;
+    }
+    uint64_t j = name_hash(name, len) & (*cap - 1);
+    for (; (*slots)[j]; j = (j + 1) & (*cap - 1)) {
+        const char *s = (*v)[(*slots)[j] - 1];
+        if (strlen(s) == len && memcmp(s, name, len) == 0) return (*slots)[j];
+    }
     *v = fs_xrealloc(*v, (*n + 1) * sizeof **v);
     char *s = fs_xmalloc(len + 1);
     memcpy(s, name, len);
     s[len] = '\0';
     (*v)[(*n)++] = s;
+    (*slots)[j] = *n;
     return *n;
 }
 
@@ -304,12 +329,19 @@ bool scenario_never_ends(const scenario *sc)
     return false;
 }
 
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
 int scenario_trace_lengths(jv_ctx *c, json_t *o, const char *p, bool input, scenario *sc, const int32_t **values,
-                           size_t *n)
+                           const double **counts, size_t *n)
 {
     wl_trace_opts opts;
     const char *path;
     if (load_trace(c, o, p, "trace", NULL, &opts, &path, sc)) return -1;
+    opts.unordered = true; /* only lengths are wanted */
     wl_source *src = wl_trace_open(path, &opts, c->err);
     if (!src) return -1;
     int32_t *v = NULL;
@@ -328,9 +360,25 @@ int scenario_trace_lengths(jv_ctx *c, json_t *o, const char *p, bool input, scen
         jv_join(pt, p, "trace");
         return fs_error_at(c->err, c->file, pt, "the trace has no requests to take lengths from");
     }
+    /* kept as a histogram: each distinct length once, with its count */
+    qsort(v, k, sizeof *v, cmp_i32);
+    double *w = fs_xmalloc(k * sizeof *w);
+    size_t d = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (d > 0 && v[d - 1] == v[i]) {
+            w[d - 1] += 1;
+        } else {
+            v[d] = v[i];
+            w[d++] = 1;
+        }
+    }
+    v = fs_xrealloc(v, d * sizeof *v);
+    w = fs_xrealloc(w, d * sizeof *w);
     scenario_own(sc, v);
+    scenario_own(sc, w);
     *values = v;
-    *n = k;
+    *counts = w;
+    *n = d;
     return 0;
 }
 

@@ -35,7 +35,8 @@ struct sim {
 
     source_slot *sources;
     uint32_t nsources, sources_live;
-    uint64_t arrived, npending;
+    uint64_t arrived, npending;  /* arrived; scheduled to arrive */
+    bool capped;                 /* max_requests have arrived */
 
     replica **replicas;
     uint32_t nreplicas;
@@ -118,7 +119,7 @@ static void emit_row(sim *s, const sim_req *q, fs_time done)
 {
     if (!s->sink.request) return;
     sim_request_row row = {
-        .id = q->r.id, .deployment = q->r.target, .replica = q->replica,
+        .id = q->seq, .deployment = q->r.target, .replica = q->replica,
         .arrival = q->r.arrival, .start = q->start, .first_token = q->first_token,
         .done = done, .input_tokens = q->r.input_tokens, .output_tokens = q->r.output_tokens,
         .preemptions = q->preemptions, .cached_tokens = q->cached_tokens,
@@ -145,10 +146,10 @@ static void source_done(sim *s, source_slot *sl)
 static void pull(sim *s, uint32_t i)
 {
     source_slot *sl = &s->sources[i];
-    while (!sl->done) {
+    while (!sl->done && !s->capped) {
         wl_request r = {.arrival = FS_TIME_MAX}; /* fields a source leaves alone: 0, and no wake-up */
         fs_error e;
-        int rc = s->cfg.max_requests && s->arrived + s->npending >= s->cfg.max_requests ? 0 : wl_next(sl->src, &r, &e);
+        int rc = wl_next(sl->src, &r, &e);
         if (rc < 0) fail(s, &e);
         if (rc == WL_WAIT) {
             sl->closed = true;
@@ -216,18 +217,30 @@ static void on_arrival(void *ctx, void *obj, uint64_t arg)
     (void)arg;
     sim *s = ctx;
     sim_req *q = obj;
-    source_slot *sl = &s->sources[q->source];
+    uint32_t i = q->source;
+    source_slot *sl = &s->sources[i];
     sl->pending--;
-    sl->inflight++;
+    if (s->capped) { /* past the request cap: arrivals have ended */
+        req_release(s, q);
+        return;
+    }
     s->npending--;
+    sl->inflight++;
     q->arrived = true;
+    q->seq = s->arrived++; /* the run's own numbering, in arrival order over all sources */
     s->ninflight++;
     q->service = draw_service(s, q->r.target);
-    s->arrived++;
     s->interval_arrivals++;
     if (q->r.arrival >= s->cfg.warmup) s->measured_arrived++;
-    router_route(s->dep[q->r.target].router, q);
-    if (!sl->closed) pull(s, q->source);
+    if (s->cfg.max_requests && s->arrived >= s->cfg.max_requests) {
+        /* the cap counts arrivals in time order over all sources: what is scheduled after this
+         * one will not arrive */
+        s->capped = true;
+        s->npending = 0;
+        for (uint32_t k = 0; k < s->nsources; k++) source_done(s, &s->sources[k]);
+    }
+    router_route(s->dep[q->r.target].router, q); /* may finish q at once (a refused request) */
+    if (!sl->closed) pull(s, i);
 }
 
 static router *router_of(sim *s, const replica *r)
@@ -313,7 +326,7 @@ void sim_reject(struct sim *s, sim_req *q, fs_time t)
     if (q->r.arrival >= s->cfg.warmup) s->rejected++;
     if (s->sink.request) {
         sim_request_row row = {
-            .id = q->r.id, .deployment = q->r.target, .replica = q->replica, .arrival = q->r.arrival,
+            .id = q->seq, .deployment = q->r.target, .replica = q->replica, .arrival = q->r.arrival,
             .start = -1, .first_token = -1, .done = t, .input_tokens = q->r.input_tokens,
             .output_tokens = q->r.output_tokens, .rejected = true, .measured = q->r.arrival >= s->cfg.warmup,
         };
@@ -463,8 +476,9 @@ int sim_run(sim *s, fs_error *err)
     while (!s->failed && !s->stopped && evq_pop(s->q, &ev)) {
         s->now = ev.time;
         ev.fn(s, ev.obj, ev.arg);
-        if (s->sources_live == 0 && s->ninflight == 0) break; /* all served: the run ends here */
-        if (!deadline_set && s->sources_live == 0 && s->cfg.drain_timeout >= 0) {
+        /* all served, nothing still to arrive: the run ends here */
+        if (s->sources_live == 0 && s->ninflight == 0 && s->npending == 0) break;
+        if (!deadline_set && s->sources_live == 0 && s->npending == 0 && s->cfg.drain_timeout >= 0) {
             fs_time end = s->cfg.duration != FS_TIME_MAX && s->cfg.duration > s->now ? s->cfg.duration : s->now;
             evq_push(s->q, end + s->cfg.drain_timeout, on_drain_deadline, s, 0);
             deadline_set = true;
