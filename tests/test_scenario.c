@@ -1124,6 +1124,30 @@ static void test_mig_deployment(void)
     scenario_fini(&sc);
 }
 
+/* The stored scenario is the scenario run: numbers keep every digit that matters, and what a
+ * person typed still prints as typed. */
+static void test_resolved_numbers_exact(void)
+{
+    scenario a, b;
+    if (load_good("{" NAME ", 'duration': 100000000.0000004, 'warmup': 100000000.0000002, " FLEET ", " DEPS ", "
+                  "'workload': {'rate': 0.3333333333333333}}", NULL, &a))
+        return;
+    CHECK_CONTAINS(a.resolved_json, "0.3333333333333333");
+    json_error_t je;
+    json_t *root = json_loads(a.resolved_json, 0, &je);
+    fs_error err;
+    CHECK(root && scenario_load_json(root, "(stored)", NULL, &b, &err) == 0);
+    CHECK(b.sources && b.sources[0].synth.rate == a.sources[0].synth.rate);
+    CHECK_INT(b.cfg.warmup, a.cfg.warmup);
+    scenario_fini(&b);
+    scenario_fini(&a);
+    if (load_good(GOOD, NULL, &a)) return;
+    CHECK_CONTAINS(a.resolved_json, "\"rate\":10");
+    CHECK_CONTAINS(a.resolved_json, "\"mean_ms\":50");
+    CHECK_CONTAINS(a.resolved_json, "\"price_per_hour\":0.8}");
+    scenario_fini(&a);
+}
+
 int main(void)
 {
     RUN(test_bad_scenarios);
@@ -1145,5 +1169,6 @@ int main(void)
     RUN(test_trace_paths_in_tmp);
     RUN(test_sources_and_transforms);
     RUN(test_mig_deployment);
+    RUN(test_resolved_numbers_exact);
     return DONE();
 }

@@ -617,6 +617,32 @@ static int apply_set(json_t *root, const char *set, fs_error *err)
     }
 }
 
+/* Whether every real in v prints back exactly with `digits` significant digits. */
+static bool reals_round_trip(const json_t *v, int digits)
+{
+    if (json_is_real(v)) {
+        char buf[40];
+        snprintf(buf, sizeof buf, "%.*g", digits, json_real_value(v));
+        return strtod(buf, NULL) == json_real_value(v);
+    }
+    size_t i;
+    const char *k;
+    json_t *x;
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, x) if (!reals_round_trip(x, digits)) return false;
+    } else if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, k, x) if (!reals_round_trip(x, digits)) return false;
+    }
+    return true;
+}
+
+static int round_trip_digits(const json_t *root)
+{
+    for (int d = 15; d < 17; d++)
+        if (reals_round_trip(root, d)) return d;
+    return 17;
+}
+
 int scenario_load_json(json_t *root, const char *path, const scenario_opts *opts, scenario *out, fs_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -631,8 +657,10 @@ int scenario_load_json(json_t *root, const char *path, const scenario_opts *opts
         scenario_fini(out);
         return -1;
     }
-    /* 15 significant digits: every value a person typed (and every default) prints as written */
-    out->resolved_json = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+    /* the fewest significant digits (15 to 17) that give back every number exactly: what a
+     * person typed prints as written, and a re-run from the stored scenario is the same run */
+    int digits = round_trip_digits(root);
+    out->resolved_json = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(digits));
     json_decref(root);
     if (!out->resolved_json) fs_oom(0);
     return 0;

@@ -85,10 +85,16 @@ static int model_target(void *ctx, const char *name, size_t len, uint32_t *targe
     memcpy(buf, name, len);
     buf[len] = '\0';
     for (uint32_t d = 0; d < sc->cfg.ndeployments; d++)
-        if (strcmp(sc->cfg.deployments[d].name, buf) == 0) return (int)(*target = d), 0;
+        if (strcmp(sc->cfg.deployments[d].name, buf) == 0) {
+            *target = d;
+            return 0;
+        }
     const model_spec *m = catalog_model(sc->cat, buf);
     for (uint32_t d = 0; m && d < sc->cfg.ndeployments; d++)
-        if (strcmp(sc->cfg.deployments[d].model, m->name) == 0) return (int)(*target = d), 0;
+        if (strcmp(sc->cfg.deployments[d].model, m->name) == 0) {
+            *target = d;
+            return 0;
+        }
     snprintf(why, why_len, "no deployment is named '%s' or serves that model", buf);
     return -1;
 }
