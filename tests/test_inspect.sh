@@ -6,19 +6,7 @@
 set -u
 FLEETSIM=$1
 DATA=$2
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*" >&2; fail=$((fail + 1)); }
-expect_code() { # expect_code WANT DESCRIPTION -- command...
-  local want=$1 what=$2; shift 3
-  "$@" >"$T/out" 2>"$T/err"; local got=$?
-  if [[ $got == "$want" ]]; then ok; else bad "$what: exit $got, wanted $want; stderr: $(cat "$T/err")"; fi
-}
-contains() { # contains FILE TEXT DESCRIPTION
-  if grep -qF -- "$2" "$1"; then ok; else bad "$3: '$2' not in $(cat "$1")"; fi
-}
+source "$(dirname "$0")/cli_lib.sh"
 command -v sqlite3 >/dev/null || { echo "sqlite3 CLI missing: install the sqlite3 package" >&2; exit 1; }
 jget() { sqlite3 :memory: "select json_extract(readfile('$1'), '$2')"; } # jget FILE PATH (null: empty)
 near() { # near GOT WANT RELTOL DESCRIPTION: |got - want| <= reltol |want|
