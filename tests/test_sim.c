@@ -507,6 +507,36 @@ static void test_session_affinity(void)
     for (int i = 0; i < 9; i++) CHECK_INT(got[i], want[i]);
 }
 
+/* Per-tenant results: one tenant's requests arrive just after the other's and wait behind
+ * them, missing a 200 ms SLO; Jain's index over SLO attainment (100% and 0%) is 1/2. */
+static void test_tenant_metrics(void)
+{
+    sim_config c = base_config();
+    c.slo_e2e = 200 * FS_NS_PER_MS;
+    wl_request a[5], b[5];
+    for (int i = 0; i < 5; i++) {
+        a[i] = (wl_request){.arrival = (fs_time)i * FS_NS_PER_S, .input_tokens = 1, .output_tokens = 1};
+        b[i] = (wl_request){.arrival = (fs_time)i * FS_NS_PER_S + 10 * FS_NS_PER_MS, .input_tokens = 1, .output_tokens = 1};
+    }
+    fs_error err;
+    wl_source *src[2] = {
+        wl_xform_open(wl_list_open(a, 5), &(wl_xform_spec){.set_tenant = true, .tenant = 1}, 1, 0, &err),
+        wl_xform_open(wl_list_open(b, 5), &(wl_xform_spec){.set_tenant = true, .tenant = 2}, 1, 1, &err)};
+    sim_sink sink = {NULL, NULL, NULL};
+    sim *s = sim_new(&c, src, 2, &sink);
+    CHECK_INT(sim_run(s, &err), 0);
+    fs_metrics m = {0};
+    sim_metrics(s, &m);
+    CHECK_NEAR(metric(&m, "tenant_completed", "tenant 1"), 5, 0);
+    CHECK_NEAR(metric(&m, "tenant_slo_attainment", "tenant 1"), 100, 0);
+    CHECK_NEAR(metric(&m, "tenant_slo_attainment", "tenant 2"), 0, 0);
+    CHECK_NEAR(metric(&m, "tenant_mean_e2el", "tenant 1"), 150, 1e-9);
+    CHECK_NEAR(metric(&m, "tenant_mean_e2el", "tenant 2"), 290, 1e-9); /* waits 140 ms, serves 150 */
+    CHECK_NEAR(metric(&m, "tenant_fairness", "value"), 0.5, 1e-12);
+    fs_metrics_fini(&m);
+    sim_free(s);
+}
+
 int main(void)
 {
     RUN(test_hand_checked_queue);
@@ -523,5 +553,6 @@ int main(void)
     RUN(test_power_of_two);
     RUN(test_scored_prefix_affinity);
     RUN(test_session_affinity);
+    RUN(test_tenant_metrics);
     return DONE();
 }

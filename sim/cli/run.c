@@ -63,6 +63,12 @@ static int sink_sample(void *ctx, fs_time t, const char *name, double value, fs_
     return -1;
 }
 
+static const char *tenant_name(void *ctx, uint32_t tenant)
+{
+    const scenario *sc = ctx;
+    return tenant >= 1 && tenant <= sc->ntenants ? sc->tenants[tenant - 1] : NULL;
+}
+
 /* ---- run ---- */
 
 int cli_execute(scenario *sc, cli_run *o, fs_metrics *m)
@@ -95,6 +101,8 @@ int cli_execute(scenario *sc, cli_run *o, fs_metrics *m)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old);
     sc->cfg.interrupt = &interrupted;
+    sc->cfg.tenant_name = tenant_name;
+    sc->cfg.tenant_ctx = sc;
 
     sim *s = sim_new(&sc->cfg, sources, nsources, &sink);
     int status = sim_run(s, &err);

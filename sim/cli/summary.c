@@ -32,6 +32,16 @@ void cli_print_summary(FILE *out, const char *name, unsigned long long seed, con
     if (fs_metrics_find(m, "preemptions", "value"))
         fprintf(out, "  engine       %.0f preemptions, %.2f %% of prompt tokens from the prefix cache\n",
                 get(m, "preemptions", "value"), get(m, "prefix_cache_hit_rate", "value"));
+    for (size_t i = 0; i < m->n; i++) { /* per tenant, when requests carry tenants */
+        const fs_metric *x = &m->v[i];
+        if (strcmp(x->name, "tenant_completed") != 0) continue;
+        fprintf(out, "  tenant %-12s %.0f completed, mean TTFT %.1f ms, mean E2E %.1f ms, SLO %.2f %%\n", x->stat,
+                x->value, get(m, "tenant_mean_ttft", x->stat), get(m, "tenant_mean_e2el", x->stat),
+                get(m, "tenant_slo_attainment", x->stat));
+    }
+    if (fs_metrics_find(m, "tenant_fairness", "value"))
+        fprintf(out, "  fairness     %.3f (Jain's index over the tenants' SLO attainment; 1: even)\n",
+                get(m, "tenant_fairness", "value"));
     fprintf(out, "  cost         %.4f USD for %.3f GPU-hours, %.4f USD per 1k requests\n",
             get(m, "cost", "value"), get(m, "gpu_hours", "value"), get(m, "cost_per_1k_requests", "value"));
     static const char *const stats[] = {"mean", "median", "p90", "p95", "p99", "p99.9", "max"};

@@ -53,6 +53,12 @@ struct sim {
     uint64_t in_tokens, out_tokens, cached_tokens, preemptions;
     bool any_llm;
     uint64_t interval_arrivals, interval_done;
+    /* per tenant (index 0: requests without one), measured requests */
+    struct tenant_stats {
+        uint64_t arrived, completed, good, unfinished, rejected;
+        double ttft_ms, e2e_ms; /* sums */
+    } *tenants;
+    uint32_t ntenants;
     fs_time end;
 };
 
@@ -175,6 +181,18 @@ static void pull(sim *s, uint32_t i)
 }
 
 /* A request is done with (finished or refused): a closed-loop source may now have more. */
+static struct tenant_stats *tenant_of(sim *s, const sim_req *q)
+{
+    uint32_t t = q->r.tenant;
+    if (t >= s->ntenants) {
+        uint32_t n = t + 1 > 2 * s->ntenants ? t + 1 : 2 * s->ntenants;
+        s->tenants = fs_xrealloc(s->tenants, n * sizeof *s->tenants);
+        memset(s->tenants + s->ntenants, 0, (n - s->ntenants) * sizeof *s->tenants);
+        s->ntenants = n;
+    }
+    return &s->tenants[t];
+}
+
 static void leave(sim *s, sim_req *q)
 {
     uint32_t i = q->source;
@@ -231,7 +249,10 @@ static void on_arrival(void *ctx, void *obj, uint64_t arg)
     s->ninflight++;
     q->service = draw_service(s, q->r.target);
     s->interval_arrivals++;
-    if (q->r.arrival >= s->cfg.warmup) s->measured_arrived++;
+    if (q->r.arrival >= s->cfg.warmup) {
+        s->measured_arrived++;
+        tenant_of(s, q)->arrived++;
+    }
     if (s->cfg.max_requests && s->arrived >= s->cfg.max_requests) {
         /* the cap counts arrivals in time order over all sources: what is scheduled after this
          * one will not arrive */
@@ -309,9 +330,14 @@ void sim_done(struct sim *s, sim_req *q, fs_time t)
         fs_sample_push(&s->queue, fs_time_to_ms(q->start - q->r.arrival));
         if (s->cfg.deployments[q->r.target].kind == SIM_KIND_LLM && q->r.output_tokens > 1)
             fs_sample_push(&s->tpot, tpot / 1e6);
-        if ((!c->slo_ttft || ttft <= c->slo_ttft) && (!c->slo_e2e || e2e <= c->slo_e2e) &&
-            (!c->slo_tpot || tpot <= (double)c->slo_tpot))
-            s->good++;
+        bool good = (!c->slo_ttft || ttft <= c->slo_ttft) && (!c->slo_e2e || e2e <= c->slo_e2e) &&
+                    (!c->slo_tpot || tpot <= (double)c->slo_tpot);
+        s->good += good;
+        struct tenant_stats *ts = tenant_of(s, q);
+        ts->completed++;
+        ts->good += good;
+        ts->ttft_ms += fs_time_to_ms(ttft);
+        ts->e2e_ms += fs_time_to_ms(e2e);
     }
     emit_row(s, q, t);
     wl_complete(s->sources[q->source].src, &q->r, t);
@@ -323,7 +349,10 @@ void sim_done(struct sim *s, sim_req *q, fs_time t)
 
 void sim_reject(struct sim *s, sim_req *q, fs_time t)
 {
-    if (q->r.arrival >= s->cfg.warmup) s->rejected++;
+    if (q->r.arrival >= s->cfg.warmup) {
+        s->rejected++;
+        tenant_of(s, q)->rejected++;
+    }
     if (s->sink.request) {
         sim_request_row row = {
             .id = q->seq, .deployment = q->r.target, .replica = q->replica, .arrival = q->r.arrival,
@@ -460,6 +489,7 @@ void sim_free(sim *s)
     fs_sample_fini(&s->queue);
     fs_sample_fini(&s->tpot);
     fs_hist_fini(&s->itl);
+    free(s->tenants);
     evq_free(s->q);
     free(s);
 }
@@ -497,7 +527,10 @@ int sim_run(sim *s, fs_error *err)
     /* whatever is still in flight is reported, not dropped */
     for (sim_req *q = s->inflight; q; q = q->next_inflight) {
         if (!q->arrived) continue;
-        if (q->r.arrival >= s->cfg.warmup) s->unfinished++;
+        if (q->r.arrival >= s->cfg.warmup) {
+            s->unfinished++;
+            tenant_of(s, q)->unfinished++;
+        }
         emit_row(s, q, -1);
     }
     if (s->failed) {
@@ -517,6 +550,35 @@ static void summarize_copy(const fs_sample *src, fs_summary *out)
     }
     fs_sample_summarize(&tmp, out);
     fs_sample_fini(&tmp);
+}
+
+/* Per-tenant results when requests carry tenants, and Jain's fairness index over the tenants'
+ * SLO attainment: (sum x)^2 / (n sum x^2), 1 when all attain alike, 1/n when one gets all. */
+static void tenant_metrics(const sim *s, fs_metrics *m)
+{
+    uint32_t n = 0;
+    double sx = 0, sxx = 0;
+    for (uint32_t t = 1; t < s->ntenants; t++) {
+        const struct tenant_stats *ts = &s->tenants[t];
+        uint64_t judged = ts->completed + ts->unfinished + ts->rejected;
+        if (ts->arrived == 0) continue;
+        char name[96];
+        const char *nm = s->cfg.tenant_name ? s->cfg.tenant_name(s->cfg.tenant_ctx, t) : NULL;
+        if (nm) snprintf(name, sizeof name, "%s", nm);
+        else snprintf(name, sizeof name, "tenant %u", t);
+        double slo = judged ? 100.0 * (double)ts->good / (double)judged : NAN;
+        fs_metrics_add(m, "tenant_arrived", name, (double)ts->arrived, "requests");
+        fs_metrics_add(m, "tenant_completed", name, (double)ts->completed, "requests");
+        fs_metrics_add(m, "tenant_mean_ttft", name, ts->completed ? ts->ttft_ms / (double)ts->completed : NAN, "ms");
+        fs_metrics_add(m, "tenant_mean_e2el", name, ts->completed ? ts->e2e_ms / (double)ts->completed : NAN, "ms");
+        fs_metrics_add(m, "tenant_slo_attainment", name, slo, "%");
+        if (judged) {
+            n++;
+            sx += slo;
+            sxx += slo * slo;
+        }
+    }
+    if (n > 0) fs_metrics_add(m, "tenant_fairness", "value", sxx > 0 ? sx * sx / (n * sxx) : 1, "index");
 }
 
 void sim_metrics(sim *s, fs_metrics *m)
@@ -594,6 +656,7 @@ void sim_metrics(sim *s, fs_metrics *m)
         cost += h * c->fleet[f].price_per_hour;
         fs_metrics_add(m, "gpu_hours_by_type", c->fleet[f].gpu, h, "GPU-h");
     }
+    tenant_metrics(s, m);
     fs_metrics_add(m, "gpu_hours", "value", gpu_hours, "GPU-h");
     fs_metrics_add(m, "cost", "value", cost, "USD");
     fs_metrics_add(m, "cost_per_1k_requests", "value",

@@ -110,6 +110,10 @@ typedef struct sim_config {
     sim_deployment deployments[SIM_MAX_DEPLOYMENTS];
     sim_fleet_entry fleet[SIM_MAX_FLEET];
     volatile sig_atomic_t *interrupt; /* when non-NULL and set, the run stops early */
+    /* Names of the tenants requests carry (1-based indexes), for per-tenant metrics; may be
+     * NULL (the metrics then say "tenant 3"). Asked only by sim_metrics. */
+    const char *(*tenant_name)(void *ctx, uint32_t tenant);
+    void *tenant_ctx;
 } sim_config;
 
 /* One request as it left the simulation (finished or not). Times are ns; -1 when it never got
