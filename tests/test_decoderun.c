@@ -35,7 +35,7 @@ static fs_time brute_end(const brute *b, fs_time t0, int32_t k) { return t0 + (f
 
 static bool same_hist(const fs_hist *a, const fs_hist *b)
 {
-    if (a->total != b->total || a->sum != b->sum || a->max != b->max) return false;
+    if (a->total != b->total || a->sum != b->sum || a->max != b->max || a->min != b->min) return false;
     for (size_t i = 0; i < FS_HIST_BUCKETS; i++)
         if (a->w[i] != b->w[i]) return false;
     return true;

@@ -107,7 +107,36 @@ static void test_order_outliers(void) { run_random(3, 20000, 2, 0); }
 /* Crossing the seq limit renumbers pending events; the order must not change. */
 static void test_renumbering_keeps_order(void)
 {
-    run_random(4, 20000, 0, (UINT64_C(1) << 38) - 5000);
+    run_random(4, 20000, 0, (UINT64_C(1) << 37) - 5000);
+}
+
+/* At one time, late events pop after all others, each class in push order; renumbering keeps it. */
+static int late_seen[8], late_n;
+static void note(void *ctx, void *obj, uint64_t arg)
+{
+    (void)ctx;
+    (void)obj;
+    late_seen[late_n++] = (int)arg;
+}
+
+static void test_late_class(void)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        evq *q = evq_new();
+        if (pass) evq_test_set_next_seq(q, (UINT64_C(1) << 37) - 2); /* renumbers mid-way */
+        late_n = 0;
+        evq_push_late(q, 10, note, NULL, 0);
+        evq_push(q, 10, note, NULL, 1);
+        evq_push_late(q, 10, note, NULL, 2);
+        evq_push(q, 5, note, NULL, 3);
+        evq_push(q, 10, note, NULL, 4);
+        evq_event ev;
+        while (evq_pop(q, &ev)) ev.fn(NULL, ev.obj, ev.arg);
+        int want[5] = {3, 1, 4, 0, 2};
+        CHECK_INT(late_n, 5);
+        for (int i = 0; i < 5; i++) CHECK_INT(late_seen[i], want[i]);
+        evq_free(q);
+    }
 }
 
 static void test_equal_times_fifo(void)
@@ -144,6 +173,7 @@ int main(void)
     RUN(test_order_outliers);
     RUN(test_renumbering_keeps_order);
     RUN(test_equal_times_fifo);
+    RUN(test_late_class);
     RUN(test_stale_handle);
     return DONE();
 }

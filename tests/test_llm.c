@@ -487,6 +487,51 @@ static void test_mig_instance_speed(void)
     free(part.v);
 }
 
+/* Two exact-instant cases where stepping and runs once disagreed (both found in review):
+ * a request arriving exactly at the end of a run's iteration, with another event pushed just
+ * before it (engine wake-ups now come after everything else at their time); and a shared block
+ * that fills in a run's first iteration while an older copy of it is evicted later in the run
+ * (runs now wait until every shared block is full and named). */
+static void same_rows(const char *what, sim_config c, const wl_request *r, size_t n)
+{
+    rows out[2];
+    for (int ff = 0; ff < 2; ff++) {
+        c.deployments[0].llm.fast_forward = ff;
+        out[ff] = run_list(&c, r, n, NULL);
+    }
+    CHECK_INT(out[0].n, out[1].n);
+    size_t differ = 0;
+    for (size_t i = 0; i < out[0].n && i < out[1].n; i++) differ += memcmp(&out[0].v[i], &out[1].v[i], sizeof out[0].v[i]) != 0;
+    fprintf(stderr, "  %-40s %zu rows differ\n", what, differ);
+    CHECK_INT(differ, 0);
+    free(out[0].v);
+    free(out[1].v);
+}
+
+static void test_fast_path_exact_instants(void)
+{
+    sim_config c = llm_config("llama-3.1-8b", "H100-SXM", 10000);
+    c.deployments[0].replicas = 2;
+    st_model m = model_of(&c);
+    clock_fx clk = {0, 0};
+    advance(&clk, &m, prefill(0, 100, true));
+    fs_time T = 0;
+    for (int k = 0; k < 50; k++) T = advance(&clk, &m, decode(101 + k));
+    wl_request tie[3] = {{.arrival = 0, .input_tokens = 100, .output_tokens = 200},
+                         {.arrival = T - 1, .input_tokens = 50, .output_tokens = 5},
+                         {.arrival = T, .input_tokens = 50, .output_tokens = 5}};
+    same_rows("arrival at an iteration's end", c, tie, 3);
+
+    sim_config k = llm_config("llama-3.1-8b", "H100-SXM", 41);
+    k.deployments[0].llm.max_num_batched_tokens = 15;
+    k.deployments[0].llm.max_model_len = 640;
+    wl_request fill[3] = {
+        {.arrival = 0, .input_tokens = 528, .output_tokens = 1, .prefix_key = 99, .prefix_tokens = 528},
+        {.arrival = 10 * FS_NS_PER_S, .input_tokens = 528, .output_tokens = 100, .prefix_key = 99, .prefix_tokens = 528},
+        {.arrival = 30 * FS_NS_PER_S, .input_tokens = 600, .output_tokens = 5, .prefix_key = 99, .prefix_tokens = 528}};
+    same_rows("shared block filled in a run", k, fill, 3);
+}
+
 int main(void)
 {
     fs_error err;
@@ -501,6 +546,7 @@ int main(void)
     RUN(test_preemption_under_kv_pressure);
     RUN(test_rejection_and_context_limit);
     RUN(test_fast_path_is_exact);
+    RUN(test_fast_path_exact_instants);
     RUN(test_disaggregation_hand_checked);
     RUN(test_kv_capacity);
     RUN(test_step_time_properties);

@@ -29,7 +29,8 @@
 
 #define EVQ_SLOT_BITS 26
 #define EVQ_SLOT_MASK ((UINT64_C(1) << EVQ_SLOT_BITS) - 1)
-#define EVQ_SEQ_LIMIT (UINT64_C(1) << (64 - EVQ_SLOT_BITS))
+#define EVQ_LATE (UINT64_C(1) << 63) /* the class bit of a tag */
+#define EVQ_SEQ_LIMIT (UINT64_C(1) << (63 - EVQ_SLOT_BITS))
 #define EVQ_PER_BUCKET 4
 #define EVQ_MAX_BUCKETS (1u << 22)
 
@@ -305,8 +306,8 @@ static void renumber(evq *q)
     q->epoch_end = q->near_end = 0;
     qsort(all.v, all.n, sizeof *all.v, cmp_key);
     for (size_t i = 0; i < all.n; i++) {
-        uint64_t slot = key_slot(all.v[i]);
-        place(q, make_key(key_time(all.v[i]), ((uint64_t)i << EVQ_SLOT_BITS) | slot));
+        uint64_t slot = key_slot(all.v[i]), late = (uint64_t)all.v[i] & EVQ_LATE;
+        place(q, make_key(key_time(all.v[i]), late | ((uint64_t)i << EVQ_SLOT_BITS) | slot));
     }
     free(all.v);
     q->next_seq = all.n;
@@ -329,14 +330,14 @@ static void place(evq *q, key128 k)
     }
 }
 
-evq_handle evq_push(evq *q, fs_time t, evq_fn fn, void *obj, uint64_t arg)
+static inline evq_handle push(evq *q, fs_time t, evq_fn fn, void *obj, uint64_t arg, uint64_t late)
 {
     FS_ASSERT(t >= 0 && fn != NULL);
     if (__builtin_expect(q->nfree == 0, 0)) grow_pool(q);
     if (__builtin_expect(q->next_seq == EVQ_SEQ_LIMIT, 0)) renumber(q);
 
     uint32_t slot = q->free_slots[--q->nfree];
-    uint64_t tag = (q->next_seq++ << EVQ_SLOT_BITS) | slot;
+    uint64_t tag = late | (q->next_seq++ << EVQ_SLOT_BITS) | slot;
     record *r = &q->pool[slot];
     r->gen++;
     r->fn = fn;
@@ -345,6 +346,13 @@ evq_handle evq_push(evq *q, fs_time t, evq_fn fn, void *obj, uint64_t arg)
     place(q, make_key(t, tag));
     q->live++;
     return (uint64_t)r->gen << 32 | slot;
+}
+
+evq_handle evq_push(evq *q, fs_time t, evq_fn fn, void *obj, uint64_t arg) { return push(q, t, fn, obj, arg, 0); }
+
+evq_handle evq_push_late(evq *q, fs_time t, evq_fn fn, void *obj, uint64_t arg)
+{
+    return push(q, t, fn, obj, arg, EVQ_LATE);
 }
 
 bool evq_cancel(evq *q, evq_handle h)

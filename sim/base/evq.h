@@ -1,11 +1,13 @@
 /*
  * evq.h — the discrete-event queue: pending events ordered by (time, seq).
  *
- * Order. Events pop in increasing time; events at the same time pop in the order they were
- * pushed (seq is an insertion counter), so a run never depends on pointers or heap layout.
+ * Order. Events pop in increasing time; at the same time, events pushed with evq_push_late come
+ * after all others, and within each class events pop in the order they were pushed (seq is an
+ * insertion counter), so a run never depends on pointers or heap layout.
  *
- * Structure. Keys are 128-bit (time, tag) with tag = seq << EVQ_SLOT_BITS | slot, so comparing
- * tags compares seqs (every seq is unique) and one comparison orders two keys. They live in a
+ * Structure. Keys are 128-bit (time, tag) with tag = late << 63 | seq << EVQ_SLOT_BITS | slot,
+ * so comparing tags compares (class, seq) (every seq is unique) and one comparison orders two
+ * keys. They live in a
  * two-tier calendar queue (evq.c): a small 4-ary heap for the current time slice, unsorted
  * buckets for the rest of the current epoch, and an overflow beyond it. Push is an O(1) append
  * (or an O(log k) heap insert into the current slice of k keys); pop is O(log k) plus, amortised,
@@ -55,6 +57,9 @@ void evq_free(evq *q);
 
 /* Schedule fn(ctx, obj, arg) at time t (t >= 0). Returns a handle for evq_cancel. */
 evq_handle evq_push(evq *q, fs_time t, evq_fn fn, void *obj, uint64_t arg);
+/* The same, to pop after every evq_push event of the same time (a replica's wake-up, which
+ * must see whatever else happens at that instant, however the events were pushed). */
+evq_handle evq_push_late(evq *q, fs_time t, evq_fn fn, void *obj, uint64_t arg);
 
 /* Tombstone a pending event. Returns false when it already popped or was cancelled. */
 bool evq_cancel(evq *q, evq_handle h);

@@ -162,6 +162,7 @@ void fs_hist_init(fs_hist *h)
     h->w = fs_xcalloc(FS_HIST_BUCKETS, sizeof *h->w);
     h->total = 0;
     h->sum = h->max = 0;
+    h->min = INT64_MAX;
     h->lo = h->hi = 0;
     h->last = 0;
 }
@@ -196,6 +197,7 @@ void fs_hist_add_slow(fs_hist *h, int64_t v, uint64_t weight)
     h->total += weight;
     h->sum += v * (int64_t)weight;
     if (v > h->max) h->max = v;
+    if (v < h->min) h->min = v;
     /* the bucket's range, for the fast path */
     if (i < FS_HIST_SUB) {
         h->lo = (int64_t)i;
@@ -216,7 +218,7 @@ int64_t fs_hist_bucket_end(int64_t v)
     return (v & ~(width - 1)) + width;
 }
 
-void fs_hist_add_many(fs_hist *h, int64_t v, uint64_t count, int64_t sum, int64_t max)
+void fs_hist_add_many(fs_hist *h, int64_t v, uint64_t count, int64_t sum, int64_t min, int64_t max)
 {
     if (count == 0) return;
     size_t i = hist_index(v < 0 ? 0 : (uint64_t)v);
@@ -224,6 +226,7 @@ void fs_hist_add_many(fs_hist *h, int64_t v, uint64_t count, int64_t sum, int64_
     h->total += count;
     h->sum += sum;
     if (max > h->max) h->max = max;
+    if (min < h->min) h->min = min;
 }
 
 /* The value at rank r (0-based); a fractional rank interpolates between neighbours. */
@@ -248,7 +251,8 @@ static double hist_rank(const fs_hist *h, double r)
 double fs_hist_quantile(const fs_hist *h, double q)
 {
     if (h->total == 0) return NAN;
-    return hist_rank(h, (double)(h->total - 1) * q);
+    double v = hist_rank(h, (double)(h->total - 1) * q); /* a bucket's middle may pass the extremes */
+    return v < (double)h->min ? (double)h->min : v > (double)h->max ? (double)h->max : v;
 }
 
 void fs_hist_summarize(const fs_hist *h, fs_summary *out)
@@ -261,13 +265,12 @@ void fs_hist_summarize(const fs_hist *h, fs_summary *out)
     }
     out->mean = (double)h->sum / (double)h->total;
     double var = 0;
-    out->min = NAN;
     for (size_t i = 0; i < FS_HIST_BUCKETS; i++) {
         if (h->w[i] == 0) continue;
         double d = hist_mid(i) - out->mean;
         var += (double)h->w[i] * d * d;
-        if (isnan(out->min)) out->min = hist_mid(i);
     }
+    out->min = (double)h->min;
     out->std = h->total > 1 ? sqrt(var / (double)(h->total - 1)) : 0;
     out->max = (double)h->max;
     out->p50 = fs_hist_quantile(h, 0.50);

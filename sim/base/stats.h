@@ -60,7 +60,7 @@ typedef struct fs_hist {
     uint64_t *w;     /* count per bucket */
     uint64_t total;
     int64_t sum;     /* exact, so adding a value k times or once with weight k agree */
-    int64_t max;
+    int64_t min, max; /* exact; percentiles are clamped to them */
     int64_t lo, hi;  /* value range of the last bucket added to (consecutive values usually share it) */
     size_t last;
 } fs_hist;
@@ -75,12 +75,14 @@ static inline void fs_hist_add(fs_hist *h, int64_t v, uint64_t weight)
         h->total += weight;
         h->sum += v * (int64_t)weight;
         if (v > h->max) h->max = v;
+        if (v < h->min) h->min = v;
         return;
     }
     fs_hist_add_slow(h, v, weight);
 }
-/* Add `count` values that all fall in the bucket of v, summing to `sum`, the largest `max`. */
-void fs_hist_add_many(fs_hist *h, int64_t v, uint64_t count, int64_t sum, int64_t max);
+/* Add `count` values that all fall in the bucket of v, summing to `sum`, the smallest `min` and
+ * the largest `max`. */
+void fs_hist_add_many(fs_hist *h, int64_t v, uint64_t count, int64_t sum, int64_t min, int64_t max);
 /* The first value past the bucket of v (v >= 0). */
 int64_t fs_hist_bucket_end(int64_t v);
 double fs_hist_quantile(const fs_hist *h, double q);

@@ -337,10 +337,13 @@ static int load_deployment(jv_ctx *c, scenario *sc, json_t *o, const char *p, si
             if (strcasecmp(lay->inst[i]->name, prof) == 0) mp = lay->inst[i];
         if (!mp) {
             char list[256] = "";
-            for (int i = 0; i < lay->n; i++)
-                if (!strstr(list, lay->inst[i]->name))
+            for (int i = 0; i < lay->n; i++) {
+                bool seen = false;
+                for (int k = 0; k < i; k++) seen |= lay->inst[k] == lay->inst[i];
+                if (!seen)
                     snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", list[0] ? ", " : "",
                              lay->inst[i]->name);
+            }
             return fs_error_at(c->err, c->file, pk, "expected a profile of fleet[%u]'s MIG layout (%s), got \"%s\"",
                                d->gpu, list, prof);
         }
@@ -349,6 +352,11 @@ static int load_deployment(jv_ctx *c, scenario *sc, json_t *o, const char *p, si
                            "MIG instances; name the profile each replica takes", d->gpu, g->name);
     }
     sc->dep_mig[index] = mp;
+    if (mp) {
+        long long gpr = 1;
+        if (jv_get_int(c, o, p, "gpus_per_replica", false, 1, 1, 1, &gpr)) return -1; /* one instance each */
+        d->gpu_share = mp->compute_slices / (double)MIG_COMPUTE_SLICES;
+    }
     return d->kind == SIM_KIND_LLM ? load_llm(c, cat, o, p, d, g, lay->gpu, mp, has_replicas) : load_fixed(c, o, p, d);
 }
 

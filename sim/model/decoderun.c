@@ -136,13 +136,17 @@ static void seg_gaps(const dr_seg *s, int64_t lo, int64_t hi, fs_hist *h, uint64
         if (i1 > i) {
             /* the largest gap: the top whole value among these, plus one if any of those carried
              * (worked out only when it could be a new maximum) */
-            int64_t top = seg_step(s, i1 - 1) >> ST_FRAC, max = top;
+            int64_t top = seg_step(s, i1 - 1) >> ST_FRAC, max = top, min = whole;
             if (top >= h->max) {
                 int64_t it = first_step_at_least(s, top << ST_FRAC, i, i1);
                 max += seg_ns(s, i1 - 1) - seg_ns(s, it - 1) > (i1 - it) * top;
             }
+            if (whole <= h->min) { /* the smallest: the bottom whole value, plus one if all of those carried */
+                int64_t ib = first_step_at_least(s, (whole + 1) << ST_FRAC, i, i1);
+                min += seg_ns(s, ib - 1) - seg_ns(s, i - 1) == (ib - i) * (whole + 1);
+            }
             fs_hist_add_many(h, whole, (uint64_t)(i1 - i) * w, (seg_ns(s, i1 - 1) - seg_ns(s, i - 1)) * (int64_t)w,
-                             max);
+                             min, max);
         }
         int64_t i2 = first_step_at_least(s, end << ST_FRAC, i1, hi);
         if (i2 > i1) {

@@ -461,15 +461,17 @@ static void complete_iteration(llm *e, fs_time t)
 static void on_wake(void *ctx, void *obj, uint64_t arg);
 
 /* Can the batch just scheduled repeat unchanged? Decode-only, nobody admitted or preempted, and
- * every block the run will take is private (anonymous): a session turn whose shared content
- * runs into its output takes named blocks in step order, so it is stepped until it is past them. */
+ * every shared block full already: the blocks a run takes are private (anonymous), and no shared
+ * block gets its name in the middle of a run (a step names it in the iteration that fills it,
+ * before later iterations' evictions). A session turn whose shared content runs into its output
+ * is stepped until it is past it. */
 static bool can_run(const llm *e, const st_batch *b, bool admitted)
 {
     if (!(e->p.fast_forward && e->role != LLM_PREFILL && !admitted && !e->preempted_this_step &&
           b->prefill_tokens == 0 && b->decodes == e->nrun && b->decodes > 0))
         return false;
-    for (int32_t i = 0; i < e->nrun; i++)
-        if (e->running[i]->nshared > e->running[i]->nblocks) return false;
+    for (int32_t i = 0; i < e->nrun; i++) /* and no shared block still filling: it is named when full */
+        if (e->running[i]->nshared > e->running[i]->computed / e->p.block_size) return false;
     return true;
 }
 
@@ -579,7 +581,7 @@ static void start_next(llm *e, fs_time now)
         plan_run(e, &b, now);
         if (e->run_len > 1) {
             e->state = RUN;
-            e->wake = evq_push(sim_queue(e->base.sim), dr_end(&e->run, e->run_len), on_wake, e, 0);
+            e->wake = evq_push_late(sim_queue(e->base.sim), dr_end(&e->run, e->run_len), on_wake, e, 0);
             return;
         }
     }
@@ -592,7 +594,7 @@ static void start_next(llm *e, fs_time now)
     e->base.busy_ns += end - now;
     if (b.prefill_tokens > 0)
         e->base.prefill_ns += (double)(end - now) * b.prefill_tokens / (double)(b.prefill_tokens + b.decodes);
-    e->wake = evq_push(sim_queue(e->base.sim), end, on_wake, e, 0);
+    e->wake = evq_push_late(sim_queue(e->base.sim), end, on_wake, e, 0);
 }
 
 static void on_wake(void *ctx, void *obj, uint64_t arg)
@@ -636,7 +638,7 @@ static void cut_run(llm *e, fs_time now)
     if (k >= e->run_len) return; /* the run ends there anyway */
     evq_cancel(sim_queue(e->base.sim), e->wake);
     e->run_len = k;
-    e->wake = evq_push(sim_queue(e->base.sim), dr_end(&e->run, k), on_wake, e, 0);
+    e->wake = evq_push_late(sim_queue(e->base.sim), dr_end(&e->run, k), on_wake, e, 0);
 }
 
 static void llm_kick(replica *r)
@@ -667,7 +669,9 @@ static void llm_kv_usage(replica *r, uint64_t *used, uint64_t *total)
     llm *e = (llm *)r;
     uint64_t u = (uint64_t)(e->kv.n - kv_free_count(&e->kv));
     if (e->state == RUN) {
-        int32_t bs = e->p.block_size, j = dr_first_ending_at(&e->run, sim_now(r->sim) + 1); /* in progress */
+        /* the iteration in progress: one ending now has not been applied yet (wake-ups come
+         * after everything else at their time) */
+        int32_t bs = e->p.block_size, j = dr_first_ending_at(&e->run, sim_now(r->sim));
         if (j > e->run_len) j = e->run_len;
         for (int32_t res = 0; j > 1 && res < bs; res++) /* iterations 2..j allocate per residue */
             u += (uint64_t)residue_count(e, res) * (uint64_t)((res + j - 1) / bs);

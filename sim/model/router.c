@@ -235,7 +235,17 @@ static uint32_t least_by(const router *rt, double (*key)(const router *, uint32_
 }
 
 static double key_tokens(const router *rt, uint32_t i) { return (double)rt->tokens[i]; }
-static double key_kv(const router *rt, uint32_t i) { return rt->seen[i].kv * 1e9 + rt->seen[i].waiting; }
+/* kv_utilization: the lowest KV use, then the fewest waiting, then the first at or after next */
+static uint32_t least_kv(const router *rt)
+{
+    uint32_t best = rt->next;
+    for (uint32_t k = 1; k < rt->n; k++) {
+        uint32_t i = (rt->next + k) % rt->n;
+        const scraped *a = &rt->seen[i], *b = &rt->seen[best];
+        if (a->kv < b->kv || (a->kv == b->kv && a->waiting < b->waiting)) best = i;
+    }
+    return best;
+}
 static double key_score(const router *rt, uint32_t i) { return -rt->score[i]; }
 
 /* The request's leading prefix blocks: its chain, or its shared prefix in prefix_block tokens. */
@@ -244,8 +254,8 @@ static int32_t prefix_blocks(const router *rt, const wl_request *r, uint64_t *ou
     int32_t n = 0;
     if (r->nchain > 0) {
         for (; n < r->nchain && n < PREFIX_MAX_BLOCKS; n++) out[n] = r->chain[n];
-    } else if (r->prefix_key && rt->p.prefix_block > 0) {
-        int32_t m = r->prefix_tokens / rt->p.prefix_block;
+    } else if (r->prefix_key && rt->p.prefix_block > 0) { /* within the prompt: the output is unknown */
+        int32_t m = (r->prefix_tokens < r->input_tokens ? r->prefix_tokens : r->input_tokens) / rt->p.prefix_block;
         for (; n < m && n < PREFIX_MAX_BLOCKS; n++) out[n] = fs_hash64(r->prefix_key, (uint64_t)n) | 1;
     }
     return n;
@@ -353,7 +363,7 @@ void router_route(router *rt, sim_req *q)
     }
     case SIM_ROUTER_KV_UTILIZATION:
         if (rt->p.scrape_interval == 0) scrape_now(rt);
-        pick = least_by(rt, key_kv);
+        pick = least_kv(rt);
         rt->next = (pick + 1) % n;
         break;
     case SIM_ROUTER_SCORED: {

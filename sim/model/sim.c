@@ -51,6 +51,7 @@ struct sim {
     fs_hist itl;                      /* ns, every inter-token gap of measured requests */
     uint64_t measured_arrived, completed, good, unfinished, rejected;
     uint64_t in_tokens, out_tokens, cached_tokens, preemptions;
+    uint64_t llm_in_tokens, llm_out_tokens; /* of requests served by llm deployments */
     bool any_llm;
     uint64_t interval_arrivals, interval_done;
     /* per tenant (index 0: requests without one), measured requests */
@@ -323,6 +324,10 @@ void sim_done(struct sim *s, sim_req *q, fs_time t)
         s->completed++;
         s->in_tokens += (uint64_t)q->r.input_tokens;
         s->out_tokens += (uint64_t)q->r.output_tokens;
+        if (s->cfg.deployments[q->r.target].kind == SIM_KIND_LLM) {
+            s->llm_in_tokens += (uint64_t)q->r.input_tokens;
+            s->llm_out_tokens += (uint64_t)q->r.output_tokens;
+        }
         s->cached_tokens += (uint64_t)q->cached_tokens;
         s->preemptions += (uint64_t)q->preemptions;
         fs_sample_push(&s->ttft, fs_time_to_ms(ttft));
@@ -637,7 +642,7 @@ void sim_metrics(sim *s, fs_metrics *m)
     for (uint32_t i = 0; i < s->nreplicas; i++) {
         const replica *r = s->replicas[i];
         const sim_deployment *d = &c->deployments[r->deployment];
-        double gpus = d->kind == SIM_KIND_LLM && d->llm.compute_share > 0 ? d->llm.compute_share : d->gpus_per_replica;
+        double gpus = d->gpu_share > 0 ? d->gpu_share : d->gpus_per_replica;
         busy += r->busy_ns;
         busy_gpu_s += fs_time_to_s(r->busy_ns) * gpus;
         if (d->kind == SIM_KIND_LLM) {
@@ -659,18 +664,30 @@ void sim_metrics(sim *s, fs_metrics *m)
     tenant_metrics(s, m);
     fs_metrics_add(m, "gpu_hours", "value", gpu_hours, "GPU-h");
     fs_metrics_add(m, "cost", "value", cost, "USD");
+    /* per request and per token: the cost of the measured window over the work measured in it */
+    double measured = span > fs_time_to_s(c->warmup) && span > 0 ? (span - fs_time_to_s(c->warmup)) / span : 0;
+    double window_cost = cost * measured;
     fs_metrics_add(m, "cost_per_1k_requests", "value",
-                   s->completed ? cost * 1e3 / (double)s->completed : NAN, "USD");
+                   s->completed ? window_cost * 1e3 / (double)s->completed : NAN, "USD");
     /* what the idle GPU time cost: the share of provisioned GPU time nobody used */
     double idle = gpu_hours > 0 ? 1 - busy_gpu_s / 3600.0 / gpu_hours : NAN;
     fs_metrics_add(m, "idle_capacity_cost", "value", idle >= 0 ? cost * idle : 0, "USD");
     if (s->any_llm && llm_busy_s > 0) {
-        /* input vs output tokens: the cost split by prefill vs decode GPU time */
-        double pre = prefill_s / llm_busy_s;
+        /* input vs output tokens of llm deployments: their GPUs' share of the window's cost,
+         * split by prefill vs decode GPU time */
+        double llm_price = 0, all_price = 0;
+        for (uint32_t f = 0; f < c->nfleet; f++) all_price += c->fleet[f].count * c->fleet[f].price_per_hour;
+        for (uint32_t d = 0; d < c->ndeployments; d++) {
+            const sim_deployment *dp = &c->deployments[d];
+            if (dp->kind == SIM_KIND_LLM)
+                llm_price += dp->replicas * (dp->gpu_share > 0 ? dp->gpu_share : dp->gpus_per_replica) *
+                             c->fleet[dp->gpu].price_per_hour;
+        }
+        double llm_cost = all_price > 0 ? window_cost * llm_price / all_price : 0, pre = prefill_s / llm_busy_s;
         fs_metrics_add(m, "cost_per_1m_input_tokens", "value",
-                       s->in_tokens ? cost * pre * 1e6 / (double)s->in_tokens : NAN, "USD");
+                       s->llm_in_tokens ? llm_cost * pre * 1e6 / (double)s->llm_in_tokens : NAN, "USD");
         fs_metrics_add(m, "cost_per_1m_output_tokens", "value",
-                       s->out_tokens ? cost * (1 - pre) * 1e6 / (double)s->out_tokens : NAN, "USD");
+                       s->llm_out_tokens ? llm_cost * (1 - pre) * 1e6 / (double)s->llm_out_tokens : NAN, "USD");
     }
 }
 

@@ -86,6 +86,8 @@ typedef struct sim_deployment {
     uint32_t max_batch;
     enum sim_router router;
     sim_router_params routing;
+    double gpu_share;         /* GPUs a replica holds, for billing, when not whole: a MIG instance's
+                                 compute slices / 7; 0: gpus_per_replica */
 } sim_deployment;
 
 typedef struct sim_fleet_entry {
