@@ -154,7 +154,7 @@ static const bad_case bad_cases[] = {
      {"unknown key 'replcas'; did you mean 'replicas'?", NULL}},
     {"unknown key, no close match", HEAD ", " WL ", 'zzzzzzzzzz': 1}", "zzzzzzzzzz", 0, 0,
      {"unknown key 'zzzzzzzzzz'; known keys here: name, description, seed, duration, requests, warmup, "
-      "drain_timeout, catalogs, fleet, deployments, workload, router, slo, output", NULL}},
+      "drain_timeout, catalogs, fleet, deployments, workload, router, placement, slo, output", NULL}},
     {"unknown slo key, no close match", HEAD ", " WL ", 'slo': {'p99': 100}}", "slo.p99", 0, 0,
      {"unknown key 'p99'; known keys here: ttft_ms, tpot_ms, e2e_ms", NULL}},
     {"unknown service key", WITH_DEP("'service': {'men_ms': 50}"), "deployments[0].service.men_ms", 0, 0,
@@ -1148,6 +1148,48 @@ static void test_resolved_numbers_exact(void)
     scenario_fini(&a);
 }
 
+/* Replicas go onto nodes by the placement policy; a replica's GPUs share one node. Spreading
+ * eight 1-GPU replicas over two 8-GPU nodes leaves no node for an 8-GPU replica; packing does. */
+static void test_replica_placement(void)
+{
+#define PLACED(policy)                                                                                      \
+    "{" NAME ", " DUR ", 'fleet': [{'gpu': 'H100-SXM', 'count': 16}], 'deployments': ["                     \
+    "{'name': 'small', 'model': 'm', " SVC ", 'replicas': 8}, "                                            \
+    "{'name': 'wide', 'model': 'm', " SVC ", 'replicas': 1, 'gpus_per_replica': 8}], " WL ", "              \
+    "'placement': {'policy': '" policy "'}}"
+    scenario sc;
+    char path[64], msg[1024];
+    fs_error err;
+    CHECK_INT(load_text(PLACED("spread"), NULL, &sc, path, sizeof path, &err, msg, sizeof msg), -1);
+    CHECK_CONTAINS(msg, "deployments[1]: replica 1 of wide needs 8 GPUs on one node, and no node of fleet[0] "
+                        "(8 GPUs per node) has that many free once the replicas before it are placed by spread");
+    if (load_good(PLACED("best_fit"), NULL, &sc) == 0) {
+        CHECK_INT(sc.cfg.nodes, 2);
+        CHECK_INT(sc.cfg.nodes_used, 2);
+        CHECK_INT(sc.cfg.gpus_free_on_used, 0);
+        scenario_fini(&sc);
+    }
+    CHECK_INT(load_text(PLACED("worst"), NULL, &sc, path, sizeof path, &err, msg, sizeof msg), -1);
+    CHECK_CONTAINS(msg, "placement.policy: expected one of \"first_fit\"");
+    /* a replica wider than a node never fits */
+    CHECK_INT(load_text("{" NAME ", " DUR ", 'fleet': [{'gpu': 'H100-SXM', 'count': 8, 'gpus_per_node': 4}], "
+                        "'deployments': [{'model': 'm', " SVC ", 'gpus_per_replica': 8}], " WL "}",
+                        NULL, &sc, path, sizeof path, &err, msg, sizeof msg),
+              -1);
+    CHECK_CONTAINS(msg, "needs 8 GPUs on one node");
+    /* spread leaves one GPU per node stranded for a 2-GPU replica */
+    if (load_good("{" NAME ", " DUR ", 'fleet': [{'gpu': 'H100-SXM', 'count': 12, 'gpus_per_node': 3}], "
+                  "'deployments': [{'name': 'a', 'model': 'm', " SVC ", 'replicas': 4, 'gpus_per_replica': 2}], " WL "}",
+                  NULL, &sc) == 0) {
+        CHECK_INT(sc.cfg.nodes, 4);
+        CHECK_INT(sc.cfg.nodes_used, 4);
+        CHECK_INT(sc.cfg.gpus_free_on_used, 4);
+        CHECK_INT(sc.cfg.gpus_stranded, 4);
+        scenario_fini(&sc);
+    }
+#undef PLACED
+}
+
 int main(void)
 {
     RUN(test_bad_scenarios);
@@ -1170,5 +1212,6 @@ int main(void)
     RUN(test_sources_and_transforms);
     RUN(test_mig_deployment);
     RUN(test_resolved_numbers_exact);
+    RUN(test_replica_placement);
     return DONE();
 }

@@ -18,11 +18,12 @@
 #include <jansson.h>
 
 #include "catalog.h"
+#include "placement.h"
 #include "scenario_internal.h"
 
 /* ---- sections ---- */
 
-static const char *const fleet_keys[] = {"gpu", "count", "price_per_hour", "mig", NULL};
+static const char *const fleet_keys[] = {"gpu", "count", "price_per_hour", "mig", "gpus_per_node", NULL};
 
 /* A path-less error from a module, rewritten at the scenario's JSON path. */
 static int at_path(jv_ctx *c, const char *p, const char *key)
@@ -68,6 +69,9 @@ static int load_fleet_entry(jv_ctx *c, scenario *sc, json_t *o, const char *p, s
         return -1;
     snprintf(out->gpu, sizeof out->gpu, "%s", g->name);
     out->count = (uint32_t)count;
+    long long per_node;
+    if (jv_get_int(c, o, p, "gpus_per_node", false, 8, 1, PL_MAX_GPUS, &per_node)) return -1;
+    out->gpus_per_node = (uint32_t)per_node;
     mig->n = 0;
     return json_object_get(o, "mig") ? load_mig_layout(c, o, p, g, sc, mig) : 0;
 }
@@ -418,7 +422,75 @@ static int load_deployments(jv_ctx *c, scenario *sc, json_t *root)
 
 static const char *const root_keys[] = {"name", "description", "seed", "duration", "requests", "warmup",
                                         "drain_timeout", "catalogs", "fleet", "deployments", "workload", "router",
-                                        "slo", "output", NULL};
+                                        "placement", "slo", "output", NULL};
+static const char *const placement_keys[] = {"policy", NULL};
+
+/* Place every replica on whole-GPU fleet entries onto nodes, deployment by deployment, by the
+ * chosen policy (sim/model/placement.h): a replica's GPUs must share one node (tensor
+ * parallelism runs over NVLink). A replica that fits nowhere is an error saying why. */
+static int place_replicas(jv_ctx *c, json_t *root, scenario *sc)
+{
+    sim_config *cfg = &sc->cfg;
+    json_t *o = NULL;
+    const char *name;
+    if (jv_get_obj(c, root, "", "placement", false, &o) || jv_check_keys(c, o, "placement", placement_keys) ||
+        jv_get_str(c, o, "placement", "policy", false, "spread", NULL, &name))
+        return -1;
+    int policy = pl_policy_from_name(name);
+    if (policy < 0) {
+        char list[256] = "";
+        for (int k = 0; k < PL_POLICY_COUNT; k++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s\"%s\"", k ? ", " : "", pl_policy_name(k));
+        return fs_error_at(c->err, c->file, "placement.policy", "expected one of %s, got \"%s\"", list, name);
+    }
+    for (uint32_t f = 0; f < cfg->nfleet; f++) {
+        const sim_fleet_entry *fe = &cfg->fleet[f];
+        if (sc->fleet_mig[f].n > 0) continue; /* MIG instances are counted per profile instead */
+        int nodes = (int)((fe->count + fe->gpus_per_node - 1) / fe->gpus_per_node), widest = 0;
+        pl_node_spec *spec = fs_xcalloc((size_t)nodes, sizeof *spec);
+        for (int k = 0; k < nodes; k++) {
+            uint32_t left = fe->count - (uint32_t)k * fe->gpus_per_node;
+            spec[k] = (pl_node_spec){0, 0, (int)(left < fe->gpus_per_node ? left : fe->gpus_per_node), 0};
+        }
+        pl_cluster *cl = pl_cluster_new(spec, nodes);
+        fs_rng *rng = fs_rng_new(cfg->seed, FS_STREAM_PLACEMENT, f);
+        int rc = 0;
+        for (uint32_t d = 0; d < cfg->ndeployments && rc == 0; d++) {
+            const sim_deployment *dp = &cfg->deployments[d];
+            if (dp->gpu != f) continue;
+            if ((int)dp->gpus_per_replica > widest) widest = (int)dp->gpus_per_replica;
+            pl_pod pod = {0, 0, (int)dp->gpus_per_replica, PL_MILLI, PL_ANY_MODEL};
+            for (uint32_t k = 0; k < dp->replicas && rc == 0; k++) {
+                pl_spot spot;
+                if (pod.num_gpu > (int)fe->gpus_per_node || pl_place(cl, (enum pl_policy)policy, &pod, rng, &spot)) {
+                    char p[JV_PATH_MAX];
+                    jv_join_index(p, "deployments", d);
+                    rc = fs_error_at(c->err, c->file, p, "replica %u of %s needs %u GPUs on one node, and no node of "
+                                     "fleet[%u] (%u GPUs per node) has that many free once the replicas before it "
+                                     "are placed by %s: use fewer GPUs per replica, more GPUs per node, or another "
+                                     "placement policy (placement.policy)",
+                                     k + 1, dp->name, dp->gpus_per_replica, f, fe->gpus_per_node, name);
+                }
+            }
+        }
+        if (rc == 0) { /* what the placement left */
+            cfg->nodes += (uint32_t)nodes;
+            for (int k = 0; k < nodes; k++) {
+                int freeg = 0;
+                for (int g = 0; g < spec[k].gpus; g++) freeg += pl_node_gpu_free(cl, k, g) == PL_MILLI;
+                if (freeg == spec[k].gpus) continue;
+                cfg->nodes_used++;
+                cfg->gpus_free_on_used += (uint32_t)freeg;
+                if (freeg < widest) cfg->gpus_stranded += (uint32_t)freeg;
+            }
+        }
+        fs_rng_free(rng);
+        pl_cluster_free(cl);
+        free(spec);
+        if (rc) return -1;
+    }
+    return 0;
+}
 
 /* The shipped catalog, plus --catalog files, plus the scenario's own (relative to it). */
 static int load_catalogs(jv_ctx *c, json_t *root, const scenario_opts *opts, scenario *sc)
@@ -501,7 +573,7 @@ static int validate(jv_ctx *c, json_t *root, const scenario_opts *opts, scenario
     }
 
     if (load_catalogs(c, root, opts, sc) || load_fleet(c, sc, root) || load_deployments(c, sc, root) ||
-        scenario_load_workload(c, root, opts, sc))
+        place_replicas(c, root, sc) || scenario_load_workload(c, root, opts, sc))
         return -1;
     if (scenario_never_ends(sc) && !has_duration && !has_requests)
         return fs_error_at(c->err, c->file, "duration", "a synthetic workload never ends: set \"duration\" "

@@ -662,6 +662,12 @@ void sim_metrics(sim *s, fs_metrics *m)
         fs_metrics_add(m, "gpu_hours_by_type", c->fleet[f].gpu, h, "GPU-h");
     }
     tenant_metrics(s, m);
+    if (c->nodes > 0) {
+        fs_metrics_add(m, "placement", "nodes", c->nodes, "nodes");
+        fs_metrics_add(m, "placement", "nodes_used", c->nodes_used, "nodes");
+        fs_metrics_add(m, "placement", "gpus_free_on_used_nodes", c->gpus_free_on_used, "GPUs");
+        fs_metrics_add(m, "placement", "gpus_stranded", c->gpus_stranded, "GPUs");
+    }
     fs_metrics_add(m, "gpu_hours", "value", gpu_hours, "GPU-h");
     fs_metrics_add(m, "cost", "value", cost, "USD");
     /* per request and per token: the cost of the measured window over the work measured in it */

@@ -93,6 +93,7 @@ typedef struct sim_deployment {
 typedef struct sim_fleet_entry {
     char gpu[SIM_NAME_MAX];   /* canonical catalog name */
     uint32_t count;
+    uint32_t gpus_per_node;   /* the GPUs come in nodes of this many (the last may have fewer) */
     double price_per_hour;    /* USD per GPU-hour */
 } sim_fleet_entry;
 
@@ -108,6 +109,11 @@ typedef struct sim_config {
     fs_time sample_interval;  /* time-series period; 0 for none */
     bool per_replica_series;  /* also sample each replica (names like "replica[3].kv_usage") */
     fs_time slo_ttft, slo_tpot, slo_e2e; /* 0 when not set */
+    /* where the replicas went (whole-GPU fleet entries): nodes in the fleet and holding a
+     * replica, and GPUs left free on nodes that hold some (stranded for a replica of the
+     * widest tensor-parallel size when fewer than it) */
+    uint32_t nodes, nodes_used;
+    uint32_t gpus_free_on_used, gpus_stranded;
     uint32_t ndeployments, nfleet;
     sim_deployment deployments[SIM_MAX_DEPLOYMENTS];
     sim_fleet_entry fleet[SIM_MAX_FLEET];
