@@ -154,7 +154,7 @@ static const bad_case bad_cases[] = {
      {"unknown key 'replcas'; did you mean 'replicas'?", NULL}},
     {"unknown key, no close match", HEAD ", " WL ", 'zzzzzzzzzz': 1}", "zzzzzzzzzz", 0, 0,
      {"unknown key 'zzzzzzzzzz'; known keys here: name, description, seed, duration, requests, warmup, "
-      "drain_timeout, catalogs, fleet, deployments, workload, router, placement, slo, output", NULL}},
+      "drain_timeout, catalogs, fleet, deployments, workload, router, placement, admission, slo, output", NULL}},
     {"unknown slo key, no close match", HEAD ", " WL ", 'slo': {'p99': 100}}", "slo.p99", 0, 0,
      {"unknown key 'p99'; known keys here: ttft_ms, tpot_ms, e2e_ms", NULL}},
     {"unknown service key", WITH_DEP("'service': {'men_ms': 50}"), "deployments[0].service.men_ms", 0, 0,
@@ -348,6 +348,18 @@ static const bad_case bad_cases[] = {
      {"no peer-to-peer link", NULL}},
     {"model too big for the instance", MIGF("all-1g.10gb") MIGD("'mig_profile': '1g.10gb'"), "deployments[0].model", 0, 0,
      {"does not fit on a MIG instance 1g.10gb of A100-SXM4-80GB", "use a larger profile or whole GPUs", NULL}},
+    /* admission */
+    {"rate limit without rps", HEAD ", " WL ", 'admission': {'rate_limits': {'a': {'burst': 3}}}}",
+     "admission.rate_limits.a.rps", 0, 0, {"required key is missing", NULL}},
+    {"rate limit of 0", HEAD ", " WL ", 'admission': {'rate_limits': {'a': {'rps': 0}}}}", "admission.rate_limits.a.rps",
+     0, 0, {"got 0", NULL}},
+    {"rate limit not an object", HEAD ", " WL ", 'admission': {'rate_limits': {'a': 5}}}", "admission.rate_limits.a", 0, 0,
+     {"expected an object with rps and burst, got 5", NULL}},
+    {"burst below 1", HEAD ", " WL ", 'admission': {'rate_limits': {'a': {'rps': 2, 'burst': 0.5}}}}",
+     "admission.rate_limits.a.burst", 0, 0, {"got 0.5", NULL}},
+    {"too many retries", HEAD ", " WL ", 'admission': {'retries': 1000}}", "admission.retries", 0, 0, {"got 1000", NULL}},
+    {"admission unknown key", HEAD ", " WL ", 'admission': {'retry': 2}}", "admission.retry", 0, 0,
+     {"unknown key 'retry'", NULL}},
     /* several sources, transforms, trace options */
     {"sources not an array", WITH_WL("{'sources': 5}"), "workload.sources", 0, 0,
      {"expected an array of 1 to 4096 sources, got 5", NULL}},
@@ -1190,6 +1202,25 @@ static void test_replica_placement(void)
 #undef PLACED
 }
 
+static void test_admission_keys(void)
+{
+    scenario sc;
+    if (load_good("{" NAME ", " DUR ", " FLEET ", " DEPS ", 'workload': {'sources': [{'rate': 5, 'tenant': 'gold'}, "
+                  "{'rate': 50, 'tenant': 'free'}]}, 'admission': {'rate_limits': {'free': {'rps': 10, 'burst': 20}}, "
+                  "'retries': 3, 'backoff_ms': 500, 'backoff_multiplier': 2}}",
+                  NULL, &sc))
+        return;
+    const sim_admission *a = &sc.cfg.admission;
+    CHECK_INT(a->nlimits, 1);
+    CHECK_INT(a->limits[0].tenant, 2); /* the second tenant named */
+    CHECK_NEAR(a->limits[0].rps, 10, 0);
+    CHECK_NEAR(a->limits[0].burst, 20, 0);
+    CHECK_INT(a->retries, 3);
+    CHECK_INT(a->backoff, 500 * FS_NS_PER_MS);
+    CHECK_NEAR(a->backoff_multiplier, 2, 0);
+    scenario_fini(&sc);
+}
+
 int main(void)
 {
     RUN(test_bad_scenarios);
@@ -1213,5 +1244,6 @@ int main(void)
     RUN(test_mig_deployment);
     RUN(test_resolved_numbers_exact);
     RUN(test_replica_placement);
+    RUN(test_admission_keys);
     return DONE();
 }

@@ -537,6 +537,51 @@ static void test_tenant_metrics(void)
     sim_free(s);
 }
 
+/* Per-tenant token bucket (1 req/s, burst 1): of requests every 250 ms the ones with less than a
+ * token in the bucket get 429s; without retries they are given up, with one retry after 1 s a
+ * 429'd request comes back when a token is there. */
+static void test_rate_limits(void)
+{
+    sim_config c = base_config();
+    c.deployments[0].service_mean_s = 0.01;
+    c.admission = (sim_admission){.nlimits = 1, .limits = {{.tenant = 1, .rps = 1, .burst = 1}}};
+    wl_request v[5];
+    for (int i = 0; i < 5; i++)
+        v[i] = (wl_request){.arrival = (fs_time)i * 250 * FS_NS_PER_MS, .input_tokens = 1, .output_tokens = 1, .tenant = 1};
+    rows r = {0};
+    sim *s = run_capture(&c, wl_list_open(v, 5), &r);
+    fs_metrics m = {0};
+    sim_metrics(s, &m);
+    CHECK_NEAR(metric(&m, "completed", "value"), 2, 0); /* at 0 and 1 s; 0.25, 0.5, 0.75 s find 0.25..0.75 tokens */
+    CHECK_NEAR(metric(&m, "rate_limited", "value"), 3, 0);
+    CHECK_NEAR(metric(&m, "rate_limited_dropped", "value"), 3, 0);
+    CHECK_NEAR(metric(&m, "tenant_rate_limited", "tenant 1"), 3, 0);
+    CHECK_NEAR(metric(&m, "slo_attainment", "value"), 40, 1e-9); /* the given-up ones count as missed */
+    fs_metrics_fini(&m);
+    sim_free(s);
+    free(r.v);
+    /* two requests 100 ms apart, one retry after 1 s: the second is served at 1.1 s */
+    c.admission.retries = 1;
+    c.admission.backoff = FS_NS_PER_S;
+    c.admission.backoff_multiplier = 2;
+    wl_request two[2] = {{.arrival = 0, .input_tokens = 1, .output_tokens = 1, .tenant = 1},
+                         {.arrival = 100 * FS_NS_PER_MS, .input_tokens = 1, .output_tokens = 1, .tenant = 1}};
+    r = (rows){0};
+    s = run_capture(&c, wl_list_open(two, 2), &r);
+    qsort(r.v, r.n, sizeof *r.v, by_id);
+    CHECK_INT(r.n, 2);
+    CHECK_INT(r.v[1].arrival, 100 * FS_NS_PER_MS);
+    CHECK_INT(r.v[1].start, 1100 * FS_NS_PER_MS);
+    CHECK(r.v[1].finished);
+    m = (fs_metrics){0};
+    sim_metrics(s, &m);
+    CHECK_NEAR(metric(&m, "rate_limited", "value"), 1, 0);
+    CHECK_NEAR(metric(&m, "rate_limited_dropped", "value"), 0, 0);
+    fs_metrics_fini(&m);
+    sim_free(s);
+    free(r.v);
+}
+
 int main(void)
 {
     RUN(test_hand_checked_queue);
@@ -554,5 +599,6 @@ int main(void)
     RUN(test_scored_prefix_affinity);
     RUN(test_session_affinity);
     RUN(test_tenant_metrics);
+    RUN(test_rate_limits);
     return DONE();
 }

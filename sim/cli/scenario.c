@@ -422,8 +422,41 @@ static int load_deployments(jv_ctx *c, scenario *sc, json_t *root)
 
 static const char *const root_keys[] = {"name", "description", "seed", "duration", "requests", "warmup",
                                         "drain_timeout", "catalogs", "fleet", "deployments", "workload", "router",
-                                        "placement", "slo", "output", NULL};
+                                        "placement", "admission", "slo", "output", NULL};
 static const char *const placement_keys[] = {"policy", NULL};
+static const char *const admission_keys[] = {"rate_limits", "retries", "backoff_ms", "backoff_multiplier", NULL};
+static const char *const limit_keys[] = {"rps", "burst", NULL};
+
+/* "admission": per-tenant rate limits (token buckets) and the clients' retries after a 429. */
+static int load_admission(jv_ctx *c, json_t *root, scenario *sc)
+{
+    sim_admission *a = &sc->cfg.admission;
+    json_t *o = NULL, *lim = NULL, *v;
+    long long retries;
+    double backoff_ms;
+    if (jv_get_obj(c, root, "", "admission", false, &o) || jv_check_keys(c, o, "admission", admission_keys) ||
+        jv_get_obj(c, o, "admission", "rate_limits", false, &lim) ||
+        jv_get_int(c, o, "admission", "retries", false, 0, 0, 100, &retries) ||
+        jv_get_num(c, o, "admission", "backoff_ms", false, 1000, 0, false, 1e9, &backoff_ms) ||
+        jv_get_num(c, o, "admission", "backoff_multiplier", false, 2, 1, false, 100, &a->backoff_multiplier))
+        return -1;
+    a->retries = (uint32_t)retries;
+    a->backoff = (fs_time)llround(backoff_ms * 1e6);
+    const char *tenant;
+    json_object_foreach(lim, tenant, v) {
+        char p[JV_PATH_MAX];
+        jv_join(p, "admission.rate_limits", tenant);
+        if (a->nlimits == SIM_MAX_LIMITS)
+            return fs_error_at(c->err, c->file, p, "expected at most %d rate limits", SIM_MAX_LIMITS);
+        struct sim_rate_limit *l = &a->limits[a->nlimits++];
+        if (!json_is_object(v)) return jv_bad(c, p, "an object with rps and burst", v);
+        if (jv_check_keys(c, v, p, limit_keys) || jv_get_num(c, v, p, "rps", true, 0, 0, true, 1e9, &l->rps) ||
+            jv_get_num(c, v, p, "burst", false, l->rps > 1 ? l->rps : 1, 1, false, 1e9, &l->burst))
+            return -1;
+        l->tenant = scenario_intern(sc, 0, tenant, strlen(tenant));
+    }
+    return 0;
+}
 
 /* Place every replica on whole-GPU fleet entries onto nodes, deployment by deployment, by the
  * chosen policy (sim/model/placement.h): a replica's GPUs must share one node (tensor
@@ -573,7 +606,7 @@ static int validate(jv_ctx *c, json_t *root, const scenario_opts *opts, scenario
     }
 
     if (load_catalogs(c, root, opts, sc) || load_fleet(c, sc, root) || load_deployments(c, sc, root) ||
-        place_replicas(c, root, sc) || scenario_load_workload(c, root, opts, sc))
+        place_replicas(c, root, sc) || scenario_load_workload(c, root, opts, sc) || load_admission(c, root, sc))
         return -1;
     if (scenario_never_ends(sc) && !has_duration && !has_requests)
         return fs_error_at(c->err, c->file, "duration", "a synthetic workload never ends: set \"duration\" "

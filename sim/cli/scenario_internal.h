@@ -21,6 +21,9 @@ bool scenario_never_ends(const scenario *sc);
 /* A path in the scenario, relative to its folder (allocated). */
 char *scenario_resolve_path(const char *scenario_file, const char *path);
 
+/* A tenant (kind 0) or region (1) name's 1-based index, added when new. */
+uint32_t scenario_intern(scenario *sc, int kind, const char *name, size_t len);
+
 /* Keep p (malloc'd) until scenario_fini. */
 void scenario_own(scenario *sc, void *p);
 

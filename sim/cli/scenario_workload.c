@@ -43,8 +43,7 @@ static uint64_t name_hash(const char *s, size_t len)
     return h;
 }
 
-/* A tenant (kind 0) or region (1) name's 1-based index, added when new; a hash table over the
- * names keeps this constant-time whatever their number. */
+/* A hash table over the names keeps this constant-time whatever their number. */
 static uint32_t intern(void *ctx, int kind, const char *name, size_t len)
 {
     scenario *sc = ctx;
@@ -75,6 +74,8 @@ static uint32_t intern(void *ctx, int kind, const char *name, size_t len)
     (*slots)[j] = *n;
     return *n;
 }
+
+uint32_t scenario_intern(scenario *sc, int kind, const char *name, size_t len) { return intern(sc, kind, name, len); }
 
 /* A model column's value: the deployment of that name, else the one serving that model. */
 static int model_target(void *ctx, const char *name, size_t len, uint32_t *target, char *why, size_t why_len)

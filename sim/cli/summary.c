@@ -18,6 +18,9 @@ void cli_print_summary(FILE *out, const char *name, unsigned long long seed, con
     fprintf(out, "  requests     %.0f arrived, %.0f completed, %.0f unfinished, %.0f rejected (measured after warm-up)\n",
             get(m, "arrived", "value"), get(m, "completed", "value"), get(m, "unfinished", "value"),
             get(m, "rejected", "value"));
+    if (fs_metrics_find(m, "rate_limited", "value"))
+        fprintf(out, "  admission    %.0f rate-limited responses (429), %.0f requests given up after retries\n",
+                get(m, "rate_limited", "value"), get(m, "rate_limited_dropped", "value"));
     if (fs_metrics_find(m, "trace_rows", "read"))
         fprintf(out, "  trace        %.0f rows read; left out: %.0f malformed (skipped), %.0f failed requests, "
                 "%.0f filtered\n", get(m, "trace_rows", "read"), get(m, "trace_rows", "bad_skipped"),

@@ -54,9 +54,13 @@ struct sim {
     uint64_t llm_in_tokens, llm_out_tokens; /* of requests served by llm deployments */
     bool any_llm;
     uint64_t interval_arrivals, interval_done;
+    /* admission: each limit's bucket, and the 429s */
+    double bucket[SIM_MAX_LIMITS];
+    fs_time refilled[SIM_MAX_LIMITS];
+    uint64_t rate_limited, throttled_dropped;
     /* per tenant (index 0: requests without one), measured requests */
     struct tenant_stats {
-        uint64_t arrived, completed, good, unfinished, rejected;
+        uint64_t arrived, completed, good, unfinished, rejected, rate_limited;
         double ttft_ms, e2e_ms; /* sums */
     } *tenants;
     uint32_t ntenants;
@@ -140,6 +144,7 @@ static void emit_row(sim *s, const sim_req *q, fs_time done)
 
 static void on_arrival(void *ctx, void *obj, uint64_t arg);
 static void on_source_wake(void *ctx, void *obj, uint64_t arg);
+static bool admit(sim *s, sim_req *q);
 
 static void source_done(sim *s, source_slot *sl)
 {
@@ -261,8 +266,44 @@ static void on_arrival(void *ctx, void *obj, uint64_t arg)
         s->npending = 0;
         for (uint32_t k = 0; k < s->nsources; k++) source_done(s, &s->sources[k]);
     }
-    router_route(s->dep[q->r.target].router, q); /* may finish q at once (a refused request) */
+    if (admit(s, q)) router_route(s->dep[q->r.target].router, q); /* may finish q at once (refused) */
     if (!sl->closed) pull(s, i);
+}
+
+static void on_retry(void *ctx, void *obj, uint64_t arg)
+{
+    (void)arg;
+    sim *s = ctx;
+    sim_req *q = obj;
+    if (admit(s, q)) router_route(s->dep[q->r.target].router, q);
+}
+
+/* The tenant's token bucket takes the request, or it gets a 429: retried after backoff, or,
+ * out of retries, given up. */
+static bool admit(sim *s, sim_req *q)
+{
+    const sim_admission *a = &s->cfg.admission;
+    for (uint32_t k = 0; k < a->nlimits; k++) {
+        if (a->limits[k].tenant != q->r.tenant) continue;
+        double b = s->bucket[k] + a->limits[k].rps * fs_time_to_s(s->now - s->refilled[k]);
+        s->bucket[k] = b < a->limits[k].burst ? b : a->limits[k].burst;
+        s->refilled[k] = s->now;
+        if (s->bucket[k] >= 1) {
+            s->bucket[k] -= 1;
+            return true;
+        }
+        s->rate_limited++;
+        if (q->r.arrival >= s->cfg.warmup) tenant_of(s, q)->rate_limited++;
+        if (q->attempts++ < a->retries) {
+            fs_time wait = (fs_time)llround((double)a->backoff * pow(a->backoff_multiplier, q->attempts - 1));
+            evq_push(s->q, s->now + wait, on_retry, q, 0);
+        } else {
+            q->throttled = true;
+            sim_reject(s, q, s->now);
+        }
+        return false;
+    }
+    return true;
 }
 
 static router *router_of(sim *s, const replica *r)
@@ -354,8 +395,9 @@ void sim_done(struct sim *s, sim_req *q, fs_time t)
 
 void sim_reject(struct sim *s, sim_req *q, fs_time t)
 {
-    if (q->r.arrival >= s->cfg.warmup) {
-        s->rejected++;
+    if (q->r.arrival >= s->cfg.warmup) { /* refused by an engine, or given up after 429s */
+        s->rejected += !q->throttled;
+        s->throttled_dropped += q->throttled;
         tenant_of(s, q)->rejected++;
     }
     if (s->sink.request) {
@@ -443,6 +485,7 @@ sim *sim_new(const sim_config *cfg, wl_source **sources, uint32_t nsources, cons
     s->q = evq_new();
     s->nsources = nsources;
     s->sources = fs_xcalloc(nsources ? nsources : 1, sizeof *s->sources);
+    for (uint32_t k = 0; k < cfg->admission.nlimits; k++) s->bucket[k] = cfg->admission.limits[k].burst; /* full */
     for (uint32_t i = 0; i < nsources; i++) s->sources[i].src = sources[i];
 
     for (uint32_t d = 0; d < cfg->ndeployments; d++) s->nreplicas += cfg->deployments[d].replicas;
@@ -577,6 +620,7 @@ static void tenant_metrics(const sim *s, fs_metrics *m)
         fs_metrics_add(m, "tenant_mean_ttft", name, ts->completed ? ts->ttft_ms / (double)ts->completed : NAN, "ms");
         fs_metrics_add(m, "tenant_mean_e2el", name, ts->completed ? ts->e2e_ms / (double)ts->completed : NAN, "ms");
         fs_metrics_add(m, "tenant_slo_attainment", name, slo, "%");
+        if (s->cfg.admission.nlimits > 0) fs_metrics_add(m, "tenant_rate_limited", name, (double)ts->rate_limited, "responses");
         if (judged) {
             n++;
             sx += slo;
@@ -596,6 +640,10 @@ void sim_metrics(sim *s, fs_metrics *m)
     fs_metrics_add(m, "completed", "value", (double)s->completed, "requests");
     fs_metrics_add(m, "unfinished", "value", (double)s->unfinished, "requests");
     fs_metrics_add(m, "rejected", "value", (double)s->rejected, "requests");
+    if (s->cfg.admission.nlimits > 0) {
+        fs_metrics_add(m, "rate_limited", "value", (double)s->rate_limited, "responses");
+        fs_metrics_add(m, "rate_limited_dropped", "value", (double)s->throttled_dropped, "requests");
+    }
     /* trace rows: read, and left out (malformed and skipped, failed requests, filtered) */
     wl_trace_stats t = {0}, one;
     for (uint32_t i = 0; i < s->nsources; i++) {
@@ -631,7 +679,7 @@ void sim_metrics(sim *s, fs_metrics *m)
     }
     summarize_copy(&s->queue, &sm);
     fs_metrics_add_summary(m, "queue", &sm, "ms");
-    uint64_t judged = s->completed + s->unfinished + s->rejected;
+    uint64_t judged = s->completed + s->unfinished + s->rejected + s->throttled_dropped;
     fs_metrics_add(m, "slo_attainment", "value", judged ? 100.0 * (double)s->good / (double)judged : NAN, "%");
     fs_metrics_add(m, "request_goodput", "value", (double)s->good / window, "req/s");
 

@@ -98,6 +98,21 @@ typedef struct sim_fleet_entry {
 } sim_fleet_entry;
 
 #define SIM_MAX_DEPLOYMENTS 32
+#define SIM_MAX_LIMITS 64
+
+/* Admission: per-tenant token buckets in front of the routers. A request over its tenant's rate
+ * gets a 429; the client retries after backoff x multiplier^(attempt - 1), up to `retries`
+ * times, then gives up (counted as rate_limited_dropped). */
+typedef struct sim_admission {
+    uint32_t nlimits;
+    struct sim_rate_limit {
+        uint32_t tenant;          /* 1-based tenant index */
+        double rps, burst;        /* refill rate, bucket size (>= 1) */
+    } limits[SIM_MAX_LIMITS];
+    uint32_t retries;
+    fs_time backoff;
+    double backoff_multiplier;
+} sim_admission;
 #define SIM_MAX_FLEET 16
 
 typedef struct sim_config {
@@ -109,6 +124,7 @@ typedef struct sim_config {
     fs_time sample_interval;  /* time-series period; 0 for none */
     bool per_replica_series;  /* also sample each replica (names like "replica[3].kv_usage") */
     fs_time slo_ttft, slo_tpot, slo_e2e; /* 0 when not set */
+    sim_admission admission;
     /* where the replicas went (whole-GPU fleet entries): nodes in the fleet and holding a
      * replica, and GPUs left free on nodes that hold some (stranded for a replica of the
      * widest tensor-parallel size when fewer than it) */

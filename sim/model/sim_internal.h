@@ -23,6 +23,8 @@ typedef struct sim_req {
     int32_t kv_tokens;         /* tokens whose KV arrives with it from a prefill replica */
     fs_time last_token;
     bool arrived;              /* else scheduled to arrive */
+    bool throttled;            /* given up after 429s */
+    uint32_t attempts;         /* 429s received so far */
     uint64_t seq;              /* arrival number in the run (0, 1, ...): the id of its stored row */
     uint64_t *chain_buf;       /* r.chain's storage, kept with the object when it is reused */
     int32_t chain_cap;
