@@ -79,6 +79,8 @@ const char *wl_format_name(enum wl_format f);
 int wl_format_from_name(const char *name); /* -1: unknown */
 
 enum wl_time_unit { WL_UNIT_S, WL_UNIT_MS, WL_UNIT_US, WL_UNIT_DATETIME };
+/* Their names, in enum order, NULL-terminated: "s", "ms", "us", "datetime". */
+extern const char *const wl_time_unit_names[];
 
 /* A generic trace's columns (CSV header names, or JSON keys); NULL: absent. arrival, input and
  * output are required. */

@@ -89,6 +89,8 @@ struct wl_reader_impl {
 static const wl_format_ops *const formats[WL_FMT_COUNT] = {&wl_fmt_azure, &wl_fmt_burstgpt, &wl_fmt_mooncake,
                                                            &wl_fmt_vllm,  &wl_fmt_csv,      &wl_fmt_jsonl};
 
+const char *const wl_time_unit_names[] = {"s", "ms", "us", "datetime", NULL};
+
 const char *wl_format_name(enum wl_format f) { return f < WL_FMT_COUNT ? formats[f]->name : "?"; }
 
 int wl_format_from_name(const char *name)

@@ -92,6 +92,15 @@ int usage_error(const char *fmt, ...)
     return EXIT_INPUT;
 }
 
+int cli_parse_sort(const char *v, double *out)
+{
+    char *end;
+    *out = strtod(v, &end);
+    if (end == v || *end || !(*out > 0 && *out <= 1e9))
+        return usage_error("--sort: expected a window in seconds (> 0), got '%s'", v);
+    return 0;
+}
+
 static int parse_run_args(int argc, char **argv, run_args *a)
 {
     a->db = "results.db";
@@ -114,12 +123,8 @@ static int parse_run_args(int argc, char **argv, run_args *a)
         } else if (strncmp(arg, "--set=", 6) == 0) {
             a->sets[a->nsets++] = arg + 6;
         } else if (strcmp(arg, "--sort") == 0) {
-            char *end;
             if (i + 1 >= argc) return usage_error("option %s needs a value", arg);
-            const char *v = argv[++i];
-            a->sort_window = strtod(v, &end);
-            if (end == v || *end || !(a->sort_window > 0 && a->sort_window <= 1e9))
-                return usage_error("--sort: expected a window in seconds (> 0), got '%s'", v);
+            if (cli_parse_sort(argv[++i], &a->sort_window)) return EXIT_INPUT;
         } else if (strcmp(arg, "--skip-bad-rows") == 0) {
             a->skip_bad_rows = true;
         } else if (strcmp(arg, "--no-db") == 0) {

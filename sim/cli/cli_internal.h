@@ -20,6 +20,8 @@ void print_error(const fs_error *err);
 /* "fleetsim: <message>" and a pointer to --help on stderr; returns EXIT_INPUT. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_parse_u64(const char *s, uint64_t *out);
+/* --sort's window in seconds, > 0: 0, or a usage error (EXIT_INPUT). */
+int cli_parse_sort(const char *v, double *out);
 
 /* How to run a loaded scenario. */
 typedef struct cli_run {

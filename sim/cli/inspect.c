@@ -73,7 +73,6 @@ typedef struct inspect_args {
 
 static const char *const column_keys[] = {"arrival", "input", "output", "model", "tenant", "session", "priority",
                                           "region"};
-static const char *const unit_names[] = {"s", "ms", "us", "datetime"};
 
 static int set_column(wl_columns *c, const char *spec)
 {
@@ -117,8 +116,9 @@ static int parse_args(int argc, char **argv, inspect_args *a)
                 a->generic_opts = true;
             } else if (strcmp(arg, "--arrival-unit") == 0) {
                 size_t u = 0;
-                while (u < 4 && strcmp(unit_names[u], v) != 0) u++;
-                if (u == 4) return usage_error("--arrival-unit: expected s, ms, us or datetime, got '%s'", v);
+                while (wl_time_unit_names[u] && strcmp(wl_time_unit_names[u], v) != 0) u++;
+                if (!wl_time_unit_names[u])
+                    return usage_error("--arrival-unit: expected s, ms, us or datetime, got '%s'", v);
                 a->o.columns.arrival_unit = (enum wl_time_unit)u;
                 a->generic_opts = true;
             } else if (strcmp(arg, "--model") == 0) {
@@ -127,11 +127,8 @@ static int parse_args(int argc, char **argv, inspect_args *a)
             } else if (strcmp(arg, "--log-type") == 0) {
                 a->o.log_type = v;
                 a->burstgpt_opts = true;
-            } else {
-                char *end;
-                a->o.sort_window = strtod(v, &end);
-                if (end == v || *end || !(a->o.sort_window > 0 && a->o.sort_window <= 1e9))
-                    return usage_error("--sort: expected a window in seconds (> 0), got '%s'", v);
+            } else if (cli_parse_sort(v, &a->o.sort_window)) {
+                return EXIT_INPUT;
             }
         } else if (arg[0] == '-' && arg[1] != '\0') {
             return usage_error("unknown option '%s'", arg);

@@ -19,9 +19,7 @@ static const char *const trace_keys[] = {"path",     "format",        "columns",
                                          "log_type", "keep_failed",   "skip_bad_rows", "sort_window", NULL};
 static const char *const column_keys[] = {"arrival", "arrival_unit", "input",  "output", "model",
                                           "tenant",  "session",      "priority", "region", NULL};
-static const char *const units[] = {"s", "ms", "us", "datetime", NULL};
 static const char *const window_keys[] = {"start", "end", NULL};
-static const char *const formats[] = {"azure", "burstgpt", "mooncake", "vllm", "csv", "jsonl", NULL};
 
 char *scenario_resolve_path(const char *scenario_file, const char *path)
 {
@@ -137,8 +135,8 @@ static int load_columns(jv_ctx *c, json_t *t, const char *p, wl_columns *out, sc
         }
     }
     const char *unit;
-    if (jv_get_str(c, o, pc, "arrival_unit", false, "s", units, &unit)) return -1;
-    out->arrival_unit = (enum wl_time_unit)jv_choice_index(units, unit);
+    if (jv_get_str(c, o, pc, "arrival_unit", false, "s", wl_time_unit_names, &unit)) return -1;
+    out->arrival_unit = (enum wl_time_unit)jv_choice_index(wl_time_unit_names, unit);
     return 0;
 }
 
@@ -147,7 +145,8 @@ static int load_columns(jv_ctx *c, json_t *t, const char *p, wl_columns *out, sc
 static int load_trace(jv_ctx *c, json_t *o, const char *p, const char *path_key, const scenario_opts *opts,
                       wl_trace_opts *out, const char **path, scenario *sc)
 {
-    const char *file, *fmt;
+    const char *file, *fmt, *formats[WL_FMT_COUNT + 1] = {NULL}; /* the readers' names, in enum order */
+    for (int f = 0; f < WL_FMT_COUNT; f++) formats[f] = wl_format_name((enum wl_format)f);
     memset(out, 0, sizeof *out);
     if (jv_get_str(c, o, p, path_key, true, NULL, NULL, &file) ||
         jv_get_str(c, o, p, "format", false, "azure", formats, &fmt))

@@ -278,12 +278,19 @@ static void run_push(llm *e, seq *s)
 
 /* ---- scheduling one iteration ---- */
 
+/* Take running[i] out of the running set, keeping the others in order, and free its blocks. */
+static seq *run_remove(llm *e, int32_t i, bool preempted)
+{
+    seq *s = e->running[i];
+    memmove(&e->running[i], &e->running[i + 1], (size_t)(e->nrun - i - 1) * sizeof *e->running);
+    e->nrun--;
+    free_blocks(e, s, preempted);
+    return s;
+}
+
 static void preempt(llm *e, int32_t victim)
 {
-    seq *s = e->running[victim];
-    memmove(&e->running[victim], &e->running[victim + 1], (size_t)(e->nrun - victim - 1) * sizeof *e->running);
-    e->nrun--;
-    free_blocks(e, s, true);
+    seq *s = run_remove(e, victim, true);
     s->computed = 0;
     s->sched = 0;
     s->q->preemptions++;
@@ -402,10 +409,7 @@ static bool schedule(llm *e, st_batch *b)
 
 static void finish(llm *e, int32_t i, fs_time t)
 {
-    seq *s = e->running[i];
-    memmove(&e->running[i], &e->running[i + 1], (size_t)(e->nrun - i - 1) * sizeof *e->running);
-    e->nrun--;
-    free_blocks(e, s, false);
+    seq *s = run_remove(e, i, false);
     sim_req *q = s->q;
     seq_free(e, s);
     sim_done(e->base.sim, q, t);
@@ -414,10 +418,7 @@ static void finish(llm *e, int32_t i, fs_time t)
 /* A prefill replica hands a request on once its first token is out. */
 static void hand_off(llm *e, int32_t i, fs_time t)
 {
-    seq *s = e->running[i];
-    memmove(&e->running[i], &e->running[i + 1], (size_t)(e->nrun - i - 1) * sizeof *e->running);
-    e->nrun--;
-    free_blocks(e, s, false);
+    seq *s = run_remove(e, i, false);
     sim_req *q = s->q;
     q->generated = s->generated;
     q->last_token = s->last_token;
