@@ -95,6 +95,14 @@ static int starts_with(const char *s, const char *prefix)
 #define WITH_DEP(d) "{" NAME ", " DUR ", " FLEET ", 'deployments': [{'name': 'embed', 'model': 'm', " d "}], " WL "}"
 /* A scenario with the workload written out. */
 #define WITH_WL(w) HEAD ", 'workload': " w "}"
+/* A scenario head whose fleet's first entry is an L4 pool with the members p (more entries may
+ * follow: close the object and open the next); deployments and the rest follow. */
+#define POOLS(p) "{" NAME ", " DUR ", 'fleet': [{'gpu': 'L4', " p "}], "
+/* One L4 pool of 4 GPUs and one deployment with the members d besides name, model and service. */
+#define DEP_WITH(d) "{" NAME ", " DUR ", " FLEET ", 'deployments': [{'name': 'e', 'model': 'm', " SVC ", " d "}], " WL "}"
+/* An llm deployment of Llama-3.1-8B on H100 pools (the fleet's entries f) with the members d. */
+#define LLM_ON(f, d) "{" NAME ", " DUR ", 'fleet': [" f "], 'deployments': [{'model': 'llama-3.1-8b', 'kind': 'llm', " \
+    "'engine': {'max_model_len': 8192}, " d "}], " WL "}"
 #define HEAD_L4_MIG "{" NAME ", " DUR ", 'fleet': [{'gpu': 'L4', 'count': 4, 'mig': 'all-1g.6gb'}], " DEPS ", " WL "}"
 
 /* ---- bad scenarios ---- */
@@ -154,7 +162,7 @@ static const bad_case bad_cases[] = {
      {"unknown key 'replcas'; did you mean 'replicas'?", NULL}},
     {"unknown key, no close match", HEAD ", " WL ", 'zzzzzzzzzz': 1}", "zzzzzzzzzz", 0, 0,
      {"unknown key 'zzzzzzzzzz'; known keys here: name, description, seed, duration, requests, warmup, "
-      "drain_timeout, catalogs, fleet, deployments, workload, router, placement, admission, slo, output", NULL}},
+      "drain_timeout, catalogs, fleet, deployments, workload, router, placement, admission, failures, slo, output", NULL}},
     {"unknown slo key, no close match", HEAD ", " WL ", 'slo': {'p99': 100}}", "slo.p99", 0, 0,
      {"unknown key 'p99'; known keys here: ttft_ms, tpot_ms, e2e_ms", NULL}},
     {"unknown service key", WITH_DEP("'service': {'men_ms': 50}"), "deployments[0].service.men_ms", 0, 0,
@@ -190,9 +198,51 @@ static const bad_case bad_cases[] = {
      {"required key is missing (expected an integer >= 1)", NULL}},
     {"negative price", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'L4', 'count': 4, 'price_per_hour': -1}], " DEPS ", " WL "}",
      "fleet[0].price_per_hour", 0, 0, {"expected a number >= 0", "got -1", NULL}},
-    {"GPU type twice in the fleet",
+    {"pool name twice in the fleet",
      "{" NAME ", " DUR ", 'fleet': [{'gpu': 'L4', 'count': 2}, {'gpu': 'l4', 'count': 2}], " DEPS ", " WL "}",
-     "fleet[1]", 0, 0, {"GPU type L4 already appears in fleet[0]", NULL}},
+     "fleet[1]", 0, 0, {"pool name \"L4\" already appears in fleet[0]; give each pool a \"name\"", NULL}},
+    {"pool name given twice", POOLS("'name': 'a', 'count': 2}, {'gpu': 'H100', 'name': 'a', 'count': 2") DEPS ", " WL "}",
+     "fleet[1]", 0, 0, {"pool name \"a\" already appears in fleet[0]", NULL}},
+    {"pool name a number", POOLS("'count': 4, 'name': 5") DEPS ", " WL "}", "fleet[0].name", 0, 0,
+     {"expected a string, got 5", NULL}},
+    {"pool name too long", POOLS("'count': 4, 'name': '0123456789012345678901234567890123456789012345678901234567890123'")
+     DEPS ", " WL "}", "fleet[0].name", 0, 0, {"expected at most 63 bytes, got 64", NULL}},
+    {"pool region empty", POOLS("'count': 4, 'region': ''") DEPS ", " WL "}", "fleet[0].region", 0, 0,
+     {"expected a non-empty string, got \"\"", NULL}},
+    {"unknown pool key", POOLS("'count': 4, 'max_node': 2") DEPS ", " WL "}", "fleet[0].max_node", 0, 0,
+     {"did you mean 'max_nodes'?", NULL}},
+    {"min_nodes above max_nodes", POOLS("'count': 8, 'min_nodes': 3, 'max_nodes': 2") DEPS ", " WL "}",
+     "fleet[0].max_nodes", 0, 0, {"expected at least min_nodes (3), got 2", NULL}},
+    {"min_nodes above the starting nodes", POOLS("'count': 8, 'min_nodes': 2, 'max_nodes': 4") DEPS ", " WL "}",
+     "fleet[0].min_nodes", 0, 0, {"expected at most the starting node count (1: count 8 in nodes of 8 GPUs), got 2", NULL}},
+    {"max_nodes below the starting nodes", POOLS("'count': 16, 'max_nodes': 1") DEPS ", " WL "}", "fleet[0].max_nodes", 0,
+     0, {"expected at least the starting node count (2: count 16 in nodes of 8 GPUs), got 1", NULL}},
+    {"max_nodes 0", POOLS("'count': 4, 'min_nodes': 0, 'max_nodes': 0") DEPS ", " WL "}", "fleet[0].max_nodes", 0, 0,
+     {"expected an integer in 1..1000000, got 0", NULL}},
+    {"min_nodes negative", POOLS("'count': 4, 'min_nodes': -1") DEPS ", " WL "}", "fleet[0].min_nodes", 0, 0,
+     {"expected an integer in 0..1000000, got -1", NULL}},
+    {"empty pool that cannot grow", POOLS("'count': 0, 'min_nodes': 0") DEPS ", " WL "}", "fleet[0].count", 0, 0,
+     {"got 0 (a pool starts with no GPUs only when it may grow: set max_nodes >= 1)", NULL}},
+    {"MIG pool that grows", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'A100', 'count': 2, 'mig': 'all-3g.40gb', "
+     "'max_nodes': 2}], 'deployments': [{'model': 'm', " SVC ", 'mig_profile': '3g.40gb'}], " WL "}", "fleet[0].max_nodes",
+     0, 0, {"expected the starting node count (1), got 2: a pool with a \"mig\" layout keeps its nodes", NULL}},
+    {"reclaims without spot", POOLS("'count': 4, 'reclaims_per_hour': 0.5") DEPS ", " WL "}",
+     "fleet[0].reclaims_per_hour", 0, 0, {"expected 0 unless \"spot\" is true (only spot capacity is reclaimed), got 0.5",
+                                          NULL}},
+    {"spot not a boolean", POOLS("'count': 4, 'spot': 'yes'") DEPS ", " WL "}", "fleet[0].spot", 0, 0,
+     {"expected true or false, got \"yes\"", NULL}},
+    {"storage bandwidth 0", POOLS("'count': 4, 'storage_gbs': 0") DEPS ", " WL "}", "fleet[0].storage_gbs", 0, 0,
+     {"expected a number > 0", "got 0", NULL}},
+    {"provisioning negative", POOLS("'count': 4, 'provision_s': -5") DEPS ", " WL "}", "fleet[0].provision_s", 0, 0,
+     {"expected a number >= 0", "got -5", NULL}},
+    {"provisioning a string", POOLS("'count': 4, 'provision_s': '3m'") DEPS ", " WL "}", "fleet[0].provision_s", 0, 0,
+     {"got \"3m\"", NULL}},
+    {"mtbf negative", POOLS("'count': 4, 'mtbf_hours': -1") DEPS ", " WL "}", "fleet[0].mtbf_hours", 0, 0,
+     {"expected a number >= 0", "got -1", NULL}},
+    {"reclaims too frequent", POOLS("'count': 4, 'spot': true, 'reclaims_per_hour': 5000") DEPS ", " WL "}",
+     "fleet[0].reclaims_per_hour", 0, 0, {"expected a number >= 0 and <= 3600, got 5000", NULL}},
+    {"named pool too small", POOLS("'count': 1, 'name': 'a'") DEPS ", " WL "}", "fleet[0]", 0, 0,
+     {"deployments need 2 GPUs of type L4 (replicas x gpus_per_replica), pool \"a\" has 1", NULL}},
     {"fleet too small", WITH_DEP("'replicas': 3, 'gpus_per_replica': 2, " SVC), "fleet[0]", 0, 0,
      {"deployments need 6 GPUs of type L4 (replicas x gpus_per_replica), the fleet has 4", NULL}},
     {"fleet too small across deployments",
@@ -266,6 +316,127 @@ static const bad_case bad_cases[] = {
      "catalogs[0]", 0, 0, {"cannot load the catalog file: unable to open /nonexistent/c.json", NULL}},
     {"deployment GPU not in the fleet", WITH_DEP("'gpu': 'H100', " SVC), "deployments[0].gpu", 0, 0,
      {"expected a GPU type of the fleet, got \"H100\"", NULL}},
+    /* node pools of a deployment */
+#define TWO_POOLS "'fleet': [{'gpu': 'L4', 'count': 2, 'name': 'a'}, {'gpu': 'L4', 'count': 2, 'name': 'b'}, " \
+    "{'gpu': 'H100', 'count': 2, 'name': 'h', 'gpus_per_node': 2}, {'gpu': 'A100', 'count': 1, 'mig': 'all-3g.40gb'}]"
+#define ON_POOLS(d) "{" NAME ", " DUR ", " TWO_POOLS ", 'deployments': [{'name': 'e', 'model': 'm', " SVC ", " d "}], " WL "}"
+    {"unknown pool", ON_POOLS("'pools': ['a', 'x']"), "deployments[0].pools[1]", 0, 0,
+     {"expected the name of a pool of the fleet (\"a\", \"b\", \"h\", \"A100-SXM4-80GB\"), got \"x\"", NULL}},
+    {"unknown pool as a string", ON_POOLS("'pools': 'L4'"), "deployments[0].pools", 0, 0,
+     {"expected the name of a pool of the fleet", "got \"L4\"", NULL}},
+    {"pools of mixed GPU types", ON_POOLS("'pools': ['a', 'h']"), "deployments[0].pools[1]", 0, 0,
+     {"expected a pool of GPU type L4 (as its first pool), got \"h\" of H100-SXM", NULL}},
+    {"pool not of the deployment's GPU", ON_POOLS("'gpu': 'h100', 'pools': ['h', 'b']"), "deployments[0].pools[1]", 0, 0,
+     {"expected a pool of GPU type H100-SXM (the deployment's gpu), got \"b\" of L4", NULL}},
+    {"pool twice", ON_POOLS("'pools': ['a', 'b', 'a']"), "deployments[0].pools[2]", 0, 0,
+     {"expected each pool once, got \"a\" again (also pools[0])", NULL}},
+    {"pools empty", ON_POOLS("'pools': []"), "deployments[0].pools", 0, 0,
+     {"expected a pool name or a non-empty array of pool names, got an empty array", NULL}},
+    {"pools a number", ON_POOLS("'pools': 3"), "deployments[0].pools", 0, 0,
+     {"expected a pool name or a non-empty array of pool names, got 3", NULL}},
+    {"pools entry a number", ON_POOLS("'pools': ['a', 3]"), "deployments[0].pools[1]", 0, 0,
+     {"expected a pool name, got 3", NULL}},
+    {"MIG pool among several", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'A100', 'count': 1, 'mig': 'all-3g.40gb'}, "
+     "{'gpu': 'A100', 'count': 1, 'name': 'w'}], 'deployments': [{'model': 'm', " SVC ", 'pools': ['w', "
+     "'A100-SXM4-80GB']}], " WL "}", "deployments[0].pools", 0, 0,
+     {"expected a single pool when one has a \"mig\" layout (fleet[0] \"A100-SXM4-80GB\"", "got 2 pools", NULL}},
+    {"pools together too small", ON_POOLS("'pools': ['a', 'b'], 'replicas': 5"), "deployments[0]", 0, 0,
+     {"deployments need 5 GPUs of type L4 (replicas x gpus_per_replica) on pools \"a\", \"b\", which have 4 at the "
+      "start", NULL}},
+    {"no node of the pools is wide enough", ON_POOLS("'pools': ['a', 'b'], 'gpus_per_replica': 4"), "deployments[0]", 0, 0,
+     {"replica 1 of e needs 4 GPUs on one node, and no node of its pools (fleet[0] \"a\": 8 GPUs per node, fleet[1] "
+      "\"b\": 8 GPUs per node) has that many free", NULL}},
+    /* autoscaling */
+    {"replicas 0 without autoscale", DEP_WITH("'replicas': 0"), "deployments[0].replicas", 0, 0,
+     {"expected an integer in 1..100000, got 0 (a deployment starts with no replicas only under autoscale policy "
+      "\"kpa\" with min_replicas 0)", NULL}},
+    {"HPA with replicas 0", DEP_WITH("'replicas': 0, 'autoscale': {'policy': 'hpa', 'max_replicas': 2}"),
+     "deployments[0].replicas", 0, 0, {"got 0", "the HPA keeps at least min_replicas >= 1", NULL}},
+    {"KPA with replicas 0 and no scale to zero",
+     DEP_WITH("'replicas': 0, 'autoscale': {'policy': 'kpa', 'scale_to_zero': false}"), "deployments[0].replicas", 0, 0,
+     {"expected at least 1 with autoscale.scale_to_zero false, got 0", NULL}},
+    {"KPA with replicas below min", DEP_WITH("'replicas': 1, 'autoscale': {'policy': 'kpa', 'min_replicas': 2}"),
+     "deployments[0].replicas", 0, 0,
+     {"expected a count within the autoscaler's bounds (min_replicas 2, max_replicas unbounded), got 1", NULL}},
+    {"replicas above max_replicas", DEP_WITH("'replicas': 3, 'autoscale': {'policy': 'hpa', 'max_replicas': 2}"),
+     "deployments[0].replicas", 0, 0,
+     {"expected a count within the autoscaler's bounds (min_replicas 1, max_replicas 2), got 3", NULL}},
+    {"HPA without max_replicas", DEP_WITH("'autoscale': {'policy': 'hpa'}"), "deployments[0].autoscale.max_replicas",
+     0, 0, {"required key is missing (expected an integer >= 1)", NULL}},
+    {"autoscale without policy", DEP_WITH("'autoscale': {'max_replicas': 2}"), "deployments[0].autoscale.policy", 0, 0,
+     {"required key is missing (expected a string)", NULL}},
+    {"autoscale policy unknown", DEP_WITH("'autoscale': {'policy': 'vpa'}"), "deployments[0].autoscale.policy", 0, 0,
+     {"expected one of \"hpa\", \"kpa\", got \"vpa\"", NULL}},
+    {"autoscale a number", DEP_WITH("'autoscale': 3"), "deployments[0].autoscale", 0, 0,
+     {"expected an object, got 3", NULL}},
+    {"unknown autoscale key", DEP_WITH("'autoscale': {'policy': 'hpa', 'max_replica': 2}"),
+     "deployments[0].autoscale.max_replica", 0, 0, {"unknown key 'max_replica'; did you mean 'max_replicas'?", NULL}},
+    {"KPA key on an HPA", DEP_WITH("'autoscale': {'policy': 'hpa', 'max_replicas': 2, 'tick_s': 1}"),
+     "deployments[0].autoscale.tick_s", 0, 0, {"not used with policy \"hpa\"", "remove it", NULL}},
+    {"HPA key on a KPA", DEP_WITH("'autoscale': {'policy': 'kpa', 'tolerance': 0.2}"), "deployments[0].autoscale.tolerance",
+     0, 0, {"not used with policy \"kpa\"", NULL}},
+    {"HPA min above max", DEP_WITH("'autoscale': {'policy': 'hpa', 'min_replicas': 3, 'max_replicas': 2}"),
+     "deployments[0].autoscale.max_replicas", 0, 0, {"expected at least min_replicas (3), got 2", NULL}},
+    {"HPA min 0", DEP_WITH("'autoscale': {'policy': 'hpa', 'min_replicas': 0, 'max_replicas': 2}"),
+     "deployments[0].autoscale.min_replicas", 0, 0, {"expected an integer in 1..100000, got 0", NULL}},
+    {"KPA min above max", DEP_WITH("'autoscale': {'policy': 'kpa', 'min_replicas': 3, 'max_replicas': 2}"),
+     "deployments[0].autoscale.max_replicas", 0, 0, {"expected 0 (unbounded) or at least min_replicas (3), got 2", NULL}},
+    {"HPA queue without target", DEP_WITH("'autoscale': {'policy': 'hpa', 'metric': 'queue', 'max_replicas': 2}"),
+     "deployments[0].autoscale.target", 0, 0, {"required key is missing", NULL}},
+    {"HPA metric unknown", DEP_WITH("'autoscale': {'policy': 'hpa', 'metric': 'rps', 'max_replicas': 2}"),
+     "deployments[0].autoscale.metric", 0, 0,
+     {"expected one of \"utilization\", \"queue\", \"concurrency\", \"kv_usage\", got \"rps\"", NULL}},
+    {"HPA utilization over 100 %", DEP_WITH("'autoscale': {'policy': 'hpa', 'target': 120, 'max_replicas': 2}"),
+     "deployments[0].autoscale.target", 0, 0, {"expected a number >= 0.001 and <= 100, got 120", NULL}},
+    {"HPA tolerance 1", DEP_WITH("'autoscale': {'policy': 'hpa', 'tolerance': 1, 'max_replicas': 2}"),
+     "deployments[0].autoscale", 0, 0, {"expected tolerance in [0, 1), got 1", NULL}},
+    {"HPA stabilization over an hour",
+     DEP_WITH("'autoscale': {'policy': 'hpa', 'scale_down_stabilization_s': 4000, 'max_replicas': 2}"),
+     "deployments[0].autoscale.scale_down_stabilization_s", 0, 0, {"expected a number >= 0 and <= 3600, got 4000", NULL}},
+    {"HPA sync period 0", DEP_WITH("'autoscale': {'policy': 'hpa', 'sync_period_s': 0, 'max_replicas': 2}"),
+     "deployments[0].autoscale.sync_period_s", 0, 0, {"expected a number > 0", "got 0", NULL}},
+    {"KPA metric unknown", DEP_WITH("'autoscale': {'policy': 'kpa', 'metric': 'utilization'}"),
+     "deployments[0].autoscale.metric", 0, 0, {"expected one of \"concurrency\", \"rps\", got \"utilization\"", NULL}},
+    {"KPA panic window under a second",
+     DEP_WITH("'autoscale': {'policy': 'kpa', 'stable_window_s': 6, 'panic_window_pct': 10}"), "deployments[0].autoscale",
+     0, 0, {"expected panic_window_pct giving 1 s to the stable window, got 10 %", NULL}},
+    {"KPA stable window fractional", DEP_WITH("'autoscale': {'policy': 'kpa', 'stable_window_s': 60.5}"),
+     "deployments[0].autoscale.stable_window_s", 0, 0, {"expected an integer in 6..3600, got 60.5", NULL}},
+    {"KPA panic threshold low", DEP_WITH("'autoscale': {'policy': 'kpa', 'panic_threshold_pct': 100}"),
+     "deployments[0].autoscale.panic_threshold_pct", 0, 0, {"expected a number >= 110 and <= 1000, got 100", NULL}},
+    {"KPA scale-down rate 1", DEP_WITH("'autoscale': {'policy': 'kpa', 'max_scale_down_rate': 1}"),
+     "deployments[0].autoscale.max_scale_down_rate", 0, 0, {"expected a number > 1", "got 1", NULL}},
+    {"KPA grace under 6 s", DEP_WITH("'autoscale': {'policy': 'kpa', 'scale_to_zero_grace_s': 5}"),
+     "deployments[0].autoscale.scale_to_zero_grace_s", 0, 0, {"expected a number >= 6", "got 5", NULL}},
+    {"autoscale on MIG", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'A100', 'count': 2, 'mig': 'all-3g.40gb'}], "
+     "'deployments': [{'model': 'm', " SVC ", 'mig_profile': '3g.40gb', 'autoscale': {'policy': 'kpa'}}], " WL "}",
+     "deployments[0].autoscale", 0, 0, {"autoscaling replicas on MIG instances is not modelled", NULL}},
+    {"autoscale on a disaggregated deployment",
+     LLM_ON("{'gpu': 'H100', 'count': 8}", "'autoscale': {'policy': 'kpa'}, 'disaggregation': {'prefill_replicas': 1, "
+            "'decode_replicas': 1}"),
+     "deployments[0].autoscale", 0, 0, {"autoscaling a disaggregated deployment is not modelled", NULL}},
+    {"max_replicas beyond the pools",
+     "{" NAME ", " DUR ", 'fleet': [{'gpu': 'L4', 'count': 4, 'name': 'a', 'max_nodes': 2}, {'gpu': 'L4', 'count': 0, "
+     "'name': 'b', 'max_nodes': 3, 'gpus_per_node': 4}], 'deployments': [{'model': 'm', " SVC ", 'gpus_per_replica': 3, "
+     "'pools': ['a', 'b'], 'autoscale': {'policy': 'hpa', 'max_replicas': 7}}], " WL "}",
+     "deployments[0].autoscale.max_replicas", 0, 0,
+     {"expected at most 6 (the replicas that fit), got 7: a replica takes 3 GPUs of one node, and the deployment's pools "
+      "reach 5 nodes (24 GPUs) at max_nodes", NULL}},
+    {"unbounded KPA with no node wide enough",
+     POOLS("'count': 0, 'max_nodes': 2, 'gpus_per_node': 4") "'deployments': [{'model': 'm', " SVC ", "
+     "'gpus_per_replica': 8, 'replicas': 0, 'autoscale': {'policy': 'kpa'}}], " WL "}", "deployments[0].autoscale", 0, 0,
+     {"expected room for at least one replica, got none: a replica takes 8 GPUs of one node", NULL}},
+    /* cold start and failures */
+    {"cold_start unknown key", DEP_WITH("'cold_start': {'warmup': 5}"), "deployments[0].cold_start.warmup", 0, 0,
+     {"did you mean 'warmup_s'?", NULL}},
+    {"cold_start weights negative", DEP_WITH("'cold_start': {'weights_gb': -1}"), "deployments[0].cold_start.weights_gb",
+     0, 0, {"expected a number >= 0", "got -1", NULL}},
+    {"cold_start a list", DEP_WITH("'cold_start': [10]"), "deployments[0].cold_start", 0, 0,
+     {"expected an object, got an array", NULL}},
+    {"failures retry not a boolean", HEAD ", " WL ", 'failures': {'retry': 1}}", "failures.retry", 0, 0,
+     {"expected true or false, got 1", NULL}},
+    {"failures unknown key", HEAD ", " WL ", 'failures': {'retries': 2}}", "failures.retries", 0, 0,
+     {"did you mean 'retry'?", NULL}},
     {"missing service", WITH_DEP("'replicas': 2"), "deployments[0].service", 0, 0,
      {"required key is missing (expected an object)", NULL}},
     {"service a number", WITH_DEP("'service': 50"), "deployments[0].service", 0, 0, {"expected an object, got 50", NULL}},
@@ -1156,7 +1327,7 @@ static void test_resolved_numbers_exact(void)
     if (load_good(GOOD, NULL, &a)) return;
     CHECK_CONTAINS(a.resolved_json, "\"rate\":10");
     CHECK_CONTAINS(a.resolved_json, "\"mean_ms\":50");
-    CHECK_CONTAINS(a.resolved_json, "\"price_per_hour\":0.8}");
+    CHECK_CONTAINS(a.resolved_json, "\"price_per_hour\":0.8,");
     scenario_fini(&a);
 }
 
@@ -1221,6 +1392,251 @@ static void test_admission_keys(void)
     scenario_fini(&sc);
 }
 
+/* ---- node pools, autoscaling, cold start, failures ---- */
+
+/* Every new key's default, in the config and in the resolved JSON. */
+static void test_pool_defaults(void)
+{
+    scenario sc;
+    if (load_good(GOOD, NULL, &sc)) return;
+    const sim_fleet_entry *fe = &sc.cfg.fleet[0];
+    CHECK_STR(fe->name, "L4"); /* the GPU type */
+    CHECK_INT(fe->region, 0);
+    CHECK_INT(fe->min_nodes, 1); /* the starting nodes: 4 GPUs in nodes of 8 */
+    CHECK_INT(fe->max_nodes, 1);
+    CHECK_INT(fe->provision, 180 * FS_NS_PER_S);
+    CHECK_INT(fe->image_pull, 60 * FS_NS_PER_S);
+    CHECK_NEAR(fe->storage_bw, 2e9, 0);
+    CHECK_INT(fe->unneeded_time, 600 * FS_NS_PER_S);
+    CHECK(!fe->spot);
+    CHECK_NEAR(fe->reclaims_per_hour, 0, 0);
+    CHECK_INT(fe->reclaim_notice, 120 * FS_NS_PER_S);
+    CHECK_NEAR(fe->mtbf_hours, 0, 0);
+    CHECK_INT(fe->mttr, 600 * FS_NS_PER_S);
+    const sim_deployment *d = &sc.cfg.deployments[0];
+    CHECK_INT(d->npools, 1);
+    CHECK_INT(d->pools[0], 0);
+    CHECK_INT(d->gpu, 0);
+    CHECK_INT(d->autoscale.kind, SIM_SCALE_NONE);
+    CHECK_INT(d->container_start, 10 * FS_NS_PER_S);
+    CHECK_INT(d->warmup, 0); /* fixed kind: nothing to warm up */
+    CHECK_NEAR(d->weight_bytes, 0, 0);
+    CHECK(sc.cfg.failure_retry);
+    const char *r = sc.resolved_json;
+    CHECK_CONTAINS(r, "\"name\":\"L4\"");
+    CHECK_CONTAINS(r, "\"min_nodes\":1,");
+    CHECK_CONTAINS(r, "\"max_nodes\":1,");
+    CHECK_CONTAINS(r, "\"provision_s\":180.0");
+    CHECK_CONTAINS(r, "\"image_pull_s\":60.0");
+    CHECK_CONTAINS(r, "\"storage_gbs\":2.0");
+    CHECK_CONTAINS(r, "\"unneeded_s\":600.0");
+    CHECK_CONTAINS(r, "\"spot\":false");
+    CHECK_CONTAINS(r, "\"reclaims_per_hour\":0.0");
+    CHECK_CONTAINS(r, "\"reclaim_notice_s\":120.0");
+    CHECK_CONTAINS(r, "\"mtbf_hours\":0.0");
+    CHECK_CONTAINS(r, "\"mttr_s\":600.0");
+    CHECK_CONTAINS(r, "\"pools\":[\"L4\"]");
+    CHECK_CONTAINS(r, "\"cold_start\":{\"container_start_s\":10.0,\"warmup_s\":0.0,\"weights_gb\":0.0}");
+    CHECK_CONTAINS(r, "\"failures\":{\"retry\":true}");
+    CHECK(strstr(r, "\"region\"") == NULL); /* no default */
+    CHECK(strstr(r, "\"autoscale\"") == NULL);
+    scenario_fini(&sc);
+
+    /* an llm replica loads its weights (all TP shards) and warms up for 30 s */
+    if (load_good(LLM_ON("{'gpu': 'H100', 'count': 2}", "'tp': 2"), NULL, &sc)) return;
+    d = &sc.cfg.deployments[0];
+    double bytes = st_weight_bytes_per_gpu(d->llm.model, ST_BF16, 2) * 2;
+    CHECK_NEAR(d->weight_bytes, round(bytes), 0);
+    CHECK(d->weight_bytes > 15e9 && d->weight_bytes < 17e9); /* 8B parameters in bf16 */
+    CHECK_INT(d->warmup, 30 * FS_NS_PER_S);
+    CHECK_CONTAINS(sc.resolved_json, "\"warmup_s\":30.0");
+    char want[64];
+    snprintf(want, sizeof want, "\"weights_gb\":%.15g", round(bytes) / 1e9);
+    CHECK_CONTAINS(sc.resolved_json, want);
+    scenario_fini(&sc);
+    /* fp8 weights take half the bytes (embeddings stay bf16) */
+    if (load_good("{" NAME ", " DUR ", 'fleet': [{'gpu': 'H100', 'count': 1}], 'deployments': [{'model': "
+                  "'llama-3.1-8b', 'kind': 'llm', 'engine': {'max_model_len': 8192, 'dtype': 'fp8'}}], " WL "}",
+                  NULL, &sc))
+        return;
+    CHECK(sc.cfg.deployments[0].weight_bytes < 0.6 * bytes && sc.cfg.deployments[0].weight_bytes > 0.45 * bytes);
+    scenario_fini(&sc);
+}
+
+/* Everything set: two pools of one GPU type in two regions, one of them spot and starting
+ * empty; an HPA over both; the cold start and the failure policy. */
+#define TWO_REGIONS                                                                                                  \
+    "{" NAME ", " DUR ", 'fleet': [{'gpu': 'L4', 'count': 8, 'name': 'ondemand', 'region': 'us-east', "             \
+    "'provision_s': 90, 'image_pull_s': 20.5, 'storage_gbs': 1.5, 'unneeded_s': 0, 'mtbf_hours': 2000, "             \
+    "'mttr_s': 1800}, {'gpu': 'l4', 'count': 0, 'name': 'spot', 'region': 'us-west', 'spot': true, "                 \
+    "'reclaims_per_hour': 0.2, 'reclaim_notice_s': 30, 'max_nodes': 4, 'price_per_hour': 0.3}], "                   \
+    "'deployments': [{'name': 'e', 'model': 'm', " SVC ", 'pools': ['ondemand', 'spot'], 'autoscale': {'policy': "  \
+    "'hpa', 'max_replicas': 40, 'min_replicas': 2, 'scrape_interval_s': 30}, 'cold_start': {'container_start_s': 5, " \
+    "'warmup_s': 12.5, 'weights_gb': 20}}], " WL ", 'failures': {'retry': false}}"
+
+static void test_pools_and_hpa(void)
+{
+    scenario sc;
+    if (load_good(TWO_REGIONS, NULL, &sc)) return;
+    const sim_config *cfg = &sc.cfg;
+    CHECK_INT(cfg->nfleet, 2);
+    const sim_fleet_entry *a = &cfg->fleet[0], *b = &cfg->fleet[1];
+    CHECK_STR(a->name, "ondemand");
+    CHECK_STR(b->name, "spot");
+    CHECK_STR(b->gpu, "L4");
+    CHECK_INT(sc.nregions, 2);
+    CHECK(a->region == 1 && b->region == 2);
+    CHECK_STR(sc.regions[a->region - 1], "us-east");
+    CHECK_STR(sc.regions[b->region - 1], "us-west");
+    CHECK(a->min_nodes == 1 && a->max_nodes == 1);
+    CHECK(b->min_nodes == 0 && b->max_nodes == 4 && b->count == 0);
+    CHECK_INT(a->provision, 90 * FS_NS_PER_S);
+    CHECK_INT(a->image_pull, 20500 * FS_NS_PER_MS);
+    CHECK_NEAR(a->storage_bw, 1.5e9, 0);
+    CHECK_INT(a->unneeded_time, 0);
+    CHECK_NEAR(a->mtbf_hours, 2000, 0);
+    CHECK_INT(a->mttr, 1800 * FS_NS_PER_S);
+    CHECK(!a->spot && b->spot);
+    CHECK_NEAR(b->reclaims_per_hour, 0.2, 0);
+    CHECK_INT(b->reclaim_notice, 30 * FS_NS_PER_S);
+    CHECK_NEAR(b->price_per_hour, 0.3, 0);
+    const sim_deployment *d = &cfg->deployments[0];
+    CHECK(d->npools == 2 && d->pools[0] == 0 && d->pools[1] == 1 && d->gpu == 0);
+    CHECK_INT(d->replicas, 2); /* max(1, min_replicas) */
+    const sim_autoscale *as = &d->autoscale;
+    CHECK_INT(as->kind, SIM_SCALE_HPA);
+    CHECK_INT(as->hpa.metric, AS_UTILIZATION);
+    CHECK_NEAR(as->hpa.target, 70, 0); /* percent */
+    CHECK_INT(as->hpa.min_replicas, 2);
+    CHECK_INT(as->hpa.max_replicas, 40);
+    CHECK_NEAR(as->hpa.tolerance, 0.1, 0);
+    CHECK_INT(as->hpa.sync_period, 15 * FS_NS_PER_S);
+    CHECK_INT(as->scrape_interval, 30 * FS_NS_PER_S);
+    CHECK_INT(as->hpa.down.stabilization, 300 * FS_NS_PER_S);
+    CHECK_INT(as->hpa.up.stabilization, 0);
+    hpa_config def = hpa_defaults(AS_UTILIZATION, 70, 40); /* the behaviors' policies are Kubernetes' */
+    CHECK_INT(as->hpa.up.npolicies, def.up.npolicies);
+    CHECK_INT(as->hpa.down.policy[0].value, def.down.policy[0].value);
+    CHECK_INT(d->container_start, 5 * FS_NS_PER_S);
+    CHECK_INT(d->warmup, 12500 * FS_NS_PER_MS);
+    CHECK_NEAR(d->weight_bytes, 20e9, 0);
+    CHECK(!cfg->failure_retry);
+    CHECK_INT(cfg->nodes, 1); /* the spot pool starts empty */
+    const char *r = sc.resolved_json;
+    CHECK_CONTAINS(r, "\"gpu\":\"L4\""); /* from the first pool */
+    CHECK_CONTAINS(r, "\"autoscale\":{\"max_replicas\":40,\"metric\":\"utilization\",\"min_replicas\":2,\"policy\":"
+                      "\"hpa\",\"scale_down_stabilization_s\":300.0,\"scale_up_stabilization_s\":0.0,"
+                      "\"scrape_interval_s\":30,\"sync_period_s\":15.0,\"target\":70.0,\"tolerance\":0.1}");
+    CHECK_CONTAINS(r, "\"replicas\":2");
+    CHECK_CONTAINS(r, "\"failures\":{\"retry\":false}");
+    /* the resolved scenario loads to the same one */
+    char *first = strdup(r);
+    scenario_fini(&sc);
+    json_error_t je;
+    json_t *root = json_loads(first, 0, &je);
+    fs_error err;
+    CHECK(root && scenario_load_json(root, "(stored)", NULL, &sc, &err) == 0);
+    if (sc.resolved_json) {
+        CHECK_STR(sc.resolved_json, first);
+        CHECK(sc.cfg.deployments[0].npools == 2 && sc.cfg.fleet[1].region == 2);
+        scenario_fini(&sc);
+    }
+    free(first);
+    /* max_replicas at the pools' room (8 + 4 x 8 replicas of 1 GPU) is fine, one more is not */
+    scenario_opts o = {(const char *const[]){"deployments[0].autoscale.max_replicas=41"}, 1, false, 0, NULL, 0, false, 0};
+    char path[64], msg[1024];
+    CHECK_INT(load_text(TWO_REGIONS, &o, &sc, path, sizeof path, &err, msg, sizeof msg), -1);
+    CHECK_CONTAINS(msg, "deployments[0].autoscale.max_replicas: expected at most 40 (the replicas that fit), got 41");
+    /* a queue target is in requests, and required */
+    o.sets = (const char *const[]){"deployments[0].autoscale={\"policy\":\"hpa\",\"metric\":\"queue\",\"target\":4,"
+                                   "\"max_replicas\":3}"};
+    if (load_good(TWO_REGIONS, &o, &sc) == 0) {
+        CHECK_INT(sc.cfg.deployments[0].autoscale.hpa.metric, AS_QUEUE);
+        CHECK_NEAR(sc.cfg.deployments[0].autoscale.hpa.target, 4, 0);
+        CHECK_INT(sc.cfg.deployments[0].replicas, 1);
+        scenario_fini(&sc);
+    }
+}
+#undef TWO_REGIONS
+
+/* A KPA deployment that starts with no replicas on a pool that starts with no nodes. */
+static void test_kpa_from_zero(void)
+{
+    scenario sc;
+    if (load_good(LLM_ON("{'gpu': 'H100', 'count': 0, 'max_nodes': 2}", "'replicas': 0, 'autoscale': {'policy': 'kpa'}"),
+                  NULL, &sc))
+        return;
+    const sim_deployment *d = &sc.cfg.deployments[0];
+    CHECK_INT(d->replicas, 0);
+    CHECK_INT(sc.cfg.nodes, 0);
+    CHECK_INT(sc.cfg.fleet[0].min_nodes, 0);
+    CHECK_INT(sc.cfg.fleet[0].max_nodes, 2);
+    const kpa_config *k = &d->autoscale.kpa;
+    kpa_config def = kpa_defaults();
+    CHECK_INT(d->autoscale.kind, SIM_SCALE_KPA);
+    CHECK_INT(k->metric, AS_CONCURRENCY);
+    CHECK_NEAR(k->target, 100, 0);
+    CHECK_NEAR(k->utilization, 0.7, 1e-15);
+    CHECK_INT(k->stable_window, 60 * FS_NS_PER_S);
+    CHECK_NEAR(k->panic_window_pct, 10, 0);
+    CHECK_NEAR(k->panic_threshold, 2.0, 0);
+    CHECK_NEAR(k->max_scale_up_rate, 1000, 0);
+    CHECK_NEAR(k->max_scale_down_rate, 2, 0);
+    CHECK_INT(k->tick, 2 * FS_NS_PER_S);
+    CHECK(k->scale_to_zero);
+    CHECK_INT(k->scale_to_zero_grace, 30 * FS_NS_PER_S);
+    CHECK(k->min_scale == 0 && k->max_scale == 0);
+    CHECK_INT(k->activation_scale, def.activation_scale);
+    CHECK_CONTAINS(sc.resolved_json, "\"autoscale\":{\"max_replicas\":0,\"max_scale_down_rate\":2.0,"
+                                     "\"max_scale_up_rate\":1000.0,\"metric\":\"concurrency\",\"min_replicas\":0,"
+                                     "\"panic_threshold_pct\":200.0,\"panic_window_pct\":10.0,\"policy\":\"kpa\","
+                                     "\"scale_to_zero\":true,\"scale_to_zero_grace_s\":30.0,\"stable_window_s\":60,"
+                                     "\"target\":100.0,\"target_utilization_pct\":70.0,\"tick_s\":2.0}");
+    scenario_fini(&sc);
+    /* rps targets 200 by default; without replicas, a KPA starts with one (Knative's initial scale) */
+    if (load_good(LLM_ON("{'gpu': 'H100', 'count': 8}", "'autoscale': {'policy': 'kpa', 'metric': 'rps', "
+                         "'max_replicas': 8, 'target_utilization_pct': 50, 'panic_threshold_pct': 150}"),
+                  NULL, &sc))
+        return;
+    k = &sc.cfg.deployments[0].autoscale.kpa;
+    CHECK_INT(k->metric, AS_RPS);
+    CHECK_NEAR(k->target, 200, 0);
+    CHECK_NEAR(k->utilization, 0.5, 0);
+    CHECK_NEAR(k->panic_threshold, 1.5, 0);
+    CHECK_INT(k->max_scale, 8);
+    CHECK_INT(sc.cfg.deployments[0].replicas, 1);
+    scenario_fini(&sc);
+}
+
+/* Replicas go to the first of their pools where they fit; node bounds given explicitly. */
+static void test_pool_placement(void)
+{
+    scenario sc;
+    if (load_good("{" NAME ", " DUR ", 'fleet': [{'gpu': 'L4', 'count': 2, 'name': 'a', 'gpus_per_node': 2}, "
+                  "{'gpu': 'L4', 'count': 16, 'name': 'b', 'min_nodes': 1, 'max_nodes': 5}], 'deployments': ["
+                  "{'name': 'x', 'model': 'm', " SVC ", 'pools': ['a', 'b'], 'replicas': 5}, "
+                  "{'name': 'y', 'model': 'm', " SVC ", 'pools': 'b', 'replicas': 13}], " WL "}",
+                  NULL, &sc))
+        return;
+    const sim_config *cfg = &sc.cfg;
+    CHECK(cfg->fleet[1].min_nodes == 1 && cfg->fleet[1].max_nodes == 5);
+    CHECK(cfg->deployments[1].npools == 1 && cfg->deployments[1].gpu == 1);
+    CHECK_INT(cfg->nodes, 3); /* a: 1 node of 2; b: 2 of 8 */
+    CHECK_INT(cfg->nodes_used, 3);
+    CHECK_INT(cfg->gpus_free_on_used, 0); /* x: 2 on a, 3 on b; y: 13 on b */
+    scenario_fini(&sc);
+    /* what x spills onto b leaves no whole node there for an 8-GPU replica of y */
+    char path[64], msg[1024];
+    fs_error err;
+    CHECK_INT(load_text("{" NAME ", " DUR ", 'fleet': [{'gpu': 'L4', 'count': 2, 'name': 'a'}, {'gpu': 'L4', "
+                        "'count': 16, 'name': 'b'}], 'deployments': [{'name': 'x', 'model': 'm', " SVC ", 'pools': "
+                        "['a', 'b'], 'replicas': 5}, {'name': 'y', 'model': 'm', " SVC ", 'pools': 'b', "
+                        "'gpus_per_replica': 8}], " WL "}", NULL, &sc, path, sizeof path, &err, msg, sizeof msg),
+              -1);
+    CHECK_CONTAINS(msg, "deployments[1]: replica 1 of y needs 8 GPUs on one node, and no node of fleet[1] (8 GPUs per "
+                        "node) has that many free");
+}
+
 int main(void)
 {
     RUN(test_bad_scenarios);
@@ -1245,5 +1661,9 @@ int main(void)
     RUN(test_resolved_numbers_exact);
     RUN(test_replica_placement);
     RUN(test_admission_keys);
+    RUN(test_pool_defaults);
+    RUN(test_pools_and_hpa);
+    RUN(test_kpa_from_zero);
+    RUN(test_pool_placement);
     return DONE();
 }

@@ -96,7 +96,7 @@ void fs_hist_summarize(const fs_hist *h, fs_summary *out);
  */
 typedef struct fs_metric {
     char name[40];
-    char stat[16];
+    char stat[80];      /* "p99", or what the row is about: a deployment, pool, tenant or GPU name */
     char unit[16];
     double value;
 } fs_metric;

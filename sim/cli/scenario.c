@@ -23,7 +23,10 @@
 
 /* ---- sections ---- */
 
-static const char *const fleet_keys[] = {"gpu", "count", "price_per_hour", "mig", "gpus_per_node", NULL};
+static const char *const fleet_keys[] = {"gpu", "name", "region", "count", "price_per_hour", "mig", "gpus_per_node",
+                                         "min_nodes", "max_nodes", "provision_s", "image_pull_s", "storage_gbs",
+                                         "unneeded_s", "spot", "reclaims_per_hour", "reclaim_notice_s", "mtbf_hours",
+                                         "mttr_s", NULL};
 
 /* A path-less error from a module, rewritten at the scenario's JSON path. */
 static int at_path(jv_ctx *c, const char *p, const char *key)
@@ -32,6 +35,44 @@ static int at_path(jv_ctx *c, const char *p, const char *key)
     jv_join(pk, p, key);
     snprintf(msg, sizeof msg, "%s", c->err ? c->err->msg : "");
     return fs_error_at(c->err, c->file, pk, "%s", msg);
+}
+
+/* An integer in 1..max, or 0 where the caller allows 0 for a reason it checks itself (*out 0):
+ * the messages for every other value keep the usual range. */
+static int get_int_or_zero(jv_ctx *c, json_t *o, const char *p, const char *key, bool required, long long def,
+                           long long max, long long *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (v && json_is_number(v) && json_number_value(v) == 0) {
+        *out = 0;
+        return 0;
+    }
+    return jv_get_int(c, o, p, key, required, def, 1, max, out);
+}
+
+/* A span in seconds within [min_s, max_s] (min_s excluded when min_open), with a default. */
+static int get_secs_in(jv_ctx *c, json_t *o, const char *p, const char *key, double def, double min_s, bool min_open,
+                       double max_s, fs_time *out)
+{
+    double x;
+    if (jv_get_num(c, o, p, key, false, def, min_s, min_open, max_s, &x)) return -1;
+    return jv_get_span(c, o, p, key, true, 0, true, 1e9, out); /* whole ns; a tiny positive value is an error */
+}
+
+/* A span in seconds within [0, max_s] (> 0 unless zero_ok), with a default. */
+static int get_secs(jv_ctx *c, json_t *o, const char *p, const char *key, double def, bool zero_ok, double max_s,
+                    fs_time *out)
+{
+    return get_secs_in(c, o, p, key, def, 0, !zero_ok, max_s, out);
+}
+
+/* A string of at most SIM_NAME_MAX - 1 bytes (the error names its path). */
+static int check_name_len(jv_ctx *c, const char *p, const char *key, const char *s)
+{
+    if (strlen(s) < SIM_NAME_MAX) return 0;
+    char pk[JV_PATH_MAX];
+    jv_join(pk, p, key);
+    return fs_error_at(c->err, c->file, pk, "expected at most %d bytes, got %zu", SIM_NAME_MAX - 1, strlen(s));
 }
 
 /* A fleet entry's "mig" layout, checked against the GPU type's geometry. */
@@ -50,10 +91,78 @@ static int load_mig_layout(jv_ctx *c, json_t *o, const char *p, const gpu_spec *
     return mig_layout_parse(mg, text, out, c->err) ? at_path(c, p, "mig") : 0;
 }
 
+/* Nodes a pool starts with: its GPUs in nodes of gpus_per_node (the last may have fewer). */
+static uint32_t start_nodes(const sim_fleet_entry *fe)
+{
+    return (fe->count + fe->gpus_per_node - 1) / fe->gpus_per_node;
+}
+
+/* The node bounds of a pool: min_nodes <= starting nodes <= max_nodes, max_nodes >= 1; a pool
+ * of MIG-partitioned nodes keeps the nodes it starts with. */
+static int load_node_bounds(jv_ctx *c, json_t *o, const char *p, sim_fleet_entry *out, bool mig)
+{
+    long long lo, hi, n = start_nodes(out);
+    char pk[JV_PATH_MAX];
+    bool has_min = json_object_get(o, "min_nodes") != NULL;
+    if (jv_get_int(c, o, p, "min_nodes", false, n, 0, 1000000, &lo)) return -1;
+    if (jv_get_int(c, o, p, "max_nodes", false, n > lo ? n : lo, 1, 1000000, &hi)) return -1;
+    if (out->count == 0 && hi < 1) {
+        jv_join(pk, p, "count");
+        return fs_error_at(c->err, c->file, pk, "expected an integer in 1..1000000, got 0 (a pool starts with no "
+                           "GPUs only when it may grow: set max_nodes >= 1)");
+    }
+    if (has_min && hi < lo) {
+        jv_join(pk, p, "max_nodes");
+        return fs_error_at(c->err, c->file, pk, "expected at least min_nodes (%lld), got %lld", lo, hi);
+    }
+    if (lo > n || hi < n) {
+        jv_join(pk, p, lo > n ? "min_nodes" : "max_nodes");
+        return fs_error_at(c->err, c->file, pk, "expected %s the starting node count (%lld: count %u in nodes of "
+                           "%u GPUs), got %lld", lo > n ? "at most" : "at least", n, out->count, out->gpus_per_node,
+                           lo > n ? lo : hi);
+    }
+    if (mig && (lo != n || hi != n)) {
+        jv_join(pk, p, lo != n ? "min_nodes" : "max_nodes");
+        return fs_error_at(c->err, c->file, pk, "expected the starting node count (%lld), got %lld: a pool with a "
+                           "\"mig\" layout keeps its nodes (partitioned nodes are not added or removed)", n,
+                           lo != n ? lo : hi);
+    }
+    out->min_nodes = (uint32_t)lo;
+    out->max_nodes = (uint32_t)hi;
+    return 0;
+}
+
+/* Spot capacity, node failures, and how fast a node (and a replica on it) comes up. Defaults:
+ * a cloud GPU VM is Ready about 3 min after it is asked for; an inference image pulls in about
+ * a minute; weights load at 2 GB/s; Cluster Autoscaler removes a node unneeded for 10 min; a
+ * spot reclaim comes with AWS's two-minute notice; a failed node is back after 10 min. */
+static int load_pool_dynamics(jv_ctx *c, json_t *o, const char *p, sim_fleet_entry *out)
+{
+    double gbs;
+    if (get_secs(c, o, p, "provision_s", 180, true, 86400, &out->provision) ||
+        get_secs(c, o, p, "image_pull_s", 60, true, 86400, &out->image_pull) ||
+        jv_get_num(c, o, p, "storage_gbs", false, 2, 0, true, 1e6, &gbs) ||
+        get_secs(c, o, p, "unneeded_s", 600, true, 86400 * 365.25, &out->unneeded_time) ||
+        jv_get_bool(c, o, p, "spot", false, &out->spot) ||
+        jv_get_num(c, o, p, "reclaims_per_hour", false, 0, 0, false, 3600, &out->reclaims_per_hour) ||
+        get_secs(c, o, p, "reclaim_notice_s", 120, true, 86400, &out->reclaim_notice) ||
+        jv_get_num(c, o, p, "mtbf_hours", false, 0, 0, false, 1e9, &out->mtbf_hours) ||
+        get_secs(c, o, p, "mttr_s", 600, true, 86400 * 365.25, &out->mttr))
+        return -1;
+    out->storage_bw = gbs * 1e9;
+    if (out->reclaims_per_hour > 0 && !out->spot) {
+        char pk[JV_PATH_MAX];
+        jv_join(pk, p, "reclaims_per_hour");
+        return fs_error_at(c->err, c->file, pk, "expected 0 unless \"spot\" is true (only spot capacity is "
+                           "reclaimed), got %g", out->reclaims_per_hour);
+    }
+    return 0;
+}
+
 static int load_fleet_entry(jv_ctx *c, scenario *sc, json_t *o, const char *p, sim_fleet_entry *out, mig_layout *mig)
 {
     const catalog *cat = sc->cat;
-    const char *gpu;
+    const char *gpu, *name;
     long long count;
     if (!json_is_object(o)) return jv_bad(c, p, "an object with gpu and count", o);
     if (jv_check_keys(c, o, p, fleet_keys) || jv_get_str(c, o, p, "gpu", true, NULL, NULL, &gpu)) return -1;
@@ -64,16 +173,25 @@ static int load_fleet_entry(jv_ctx *c, scenario *sc, json_t *o, const char *p, s
         jv_join(pg, p, "gpu");
         return fs_error_at(c->err, c->file, pg, "expected a known GPU (%s; see fleetsim catalog), got \"%s\"", list, gpu);
     }
-    if (jv_get_int(c, o, p, "count", true, 0, 1, 1000000, &count) ||
-        jv_get_num(c, o, p, "price_per_hour", false, g->price_per_hour, 0, false, 1e6, &out->price_per_hour))
+    if (get_int_or_zero(c, o, p, "count", true, 0, 1000000, &count) ||
+        jv_get_num(c, o, p, "price_per_hour", false, g->price_per_hour, 0, false, 1e6, &out->price_per_hour) ||
+        jv_get_str(c, o, p, "name", false, g->name, NULL, &name) || check_name_len(c, p, "name", name))
         return -1;
     snprintf(out->gpu, sizeof out->gpu, "%s", g->name);
+    snprintf(out->name, sizeof out->name, "%s", name);
     out->count = (uint32_t)count;
+    out->region = 0;
+    if (json_object_get(o, "region")) {
+        const char *region;
+        if (jv_get_str(c, o, p, "region", true, NULL, NULL, &region)) return -1;
+        out->region = scenario_intern(sc, 1, region, strlen(region));
+    }
     long long per_node;
     if (jv_get_int(c, o, p, "gpus_per_node", false, 8, 1, PL_MAX_GPUS, &per_node)) return -1;
     out->gpus_per_node = (uint32_t)per_node;
     mig->n = 0;
-    return json_object_get(o, "mig") ? load_mig_layout(c, o, p, g, sc, mig) : 0;
+    if (json_object_get(o, "mig") && load_mig_layout(c, o, p, g, sc, mig)) return -1;
+    return load_node_bounds(c, o, p, out, mig->n > 0) || load_pool_dynamics(c, o, p, out) ? -1 : 0;
 }
 
 static int load_fleet(jv_ctx *c, scenario *sc, json_t *root)
@@ -97,21 +215,22 @@ static int load_fleet(jv_ctx *c, scenario *sc, json_t *root)
         jv_join_index(p, "fleet", i);
         if (load_fleet_entry(c, sc, o, p, &cfg->fleet[i], &sc->fleet_mig[i])) return -1;
         for (size_t k = 0; k < i; k++)
-            if (strcmp(cfg->fleet[k].gpu, cfg->fleet[i].gpu) == 0)
-                return fs_error_at(c->err, c->file, p, "GPU type %s already appears in fleet[%zu]; "
-                                   "add the counts into one entry", cfg->fleet[i].gpu, k);
+            if (strcmp(cfg->fleet[k].name, cfg->fleet[i].name) == 0)
+                return fs_error_at(c->err, c->file, p, "pool name \"%s\" already appears in fleet[%zu]; give each "
+                                   "pool a \"name\"", cfg->fleet[i].name, k);
     }
     cfg->nfleet = (uint32_t)i;
     return 0;
 }
 
-static const char *const dep_keys[] = {"name", "model", "kind", "gpu", "gpus_per_replica", "replicas", "max_batch",
-                                       "service", "tp", "engine", "disaggregation", "mig_profile", NULL};
+static const char *const dep_keys[] = {"name", "model", "kind", "gpu", "pools", "gpus_per_replica", "replicas",
+                                       "max_batch", "service", "tp", "engine", "disaggregation", "mig_profile",
+                                       "autoscale", "cold_start", NULL};
 static const char *const kinds[] = {"fixed", "llm", NULL};
-static const char *const fixed_used[] = {"name", "model", "kind", "gpu", "gpus_per_replica", "replicas", "max_batch",
-                                         "service", "mig_profile", NULL};
-static const char *const llm_used[] = {"name", "model", "kind", "gpu", "gpus_per_replica", "replicas", "tp", "engine",
-                                       "disaggregation", "mig_profile", NULL};
+static const char *const fixed_used[] = {"name", "model", "kind", "gpu", "pools", "gpus_per_replica", "replicas",
+                                         "max_batch", "service", "mig_profile", "autoscale", "cold_start", NULL};
+static const char *const llm_used[] = {"name", "model", "kind", "gpu", "pools", "gpus_per_replica", "replicas", "tp",
+                                       "engine", "disaggregation", "mig_profile", "autoscale", "cold_start", NULL};
 static const char *const disagg_keys[] = {"prefill_replicas", "decode_replicas", "link_gbs", "latency_ms", NULL};
 static const char *const service_keys[] = {"dist", "mean_ms", "cv", NULL};
 static const char *const service_dists[] = {"constant", "exponential", "lognormal", NULL};
@@ -291,18 +410,305 @@ static int load_llm(jv_ctx *c, const catalog *cat, json_t *o, const char *p, sim
     return 0;
 }
 
+/* The fleet's pool names, quoted, for messages. */
+static void pool_names(const sim_config *cfg, char *out, size_t size)
+{
+    out[0] = '\0';
+    for (uint32_t f = 0; f < cfg->nfleet; f++)
+        snprintf(out + strlen(out), size - strlen(out), "%s\"%s\"", f ? ", " : "", cfg->fleet[f].name);
+}
+
+/* The node pools a deployment's replicas may use, in order of preference (d->pools; d->gpu is
+ * the first), and their GPU type (*gout). Without "pools": the first pool of the deployment's
+ * "gpu" type (default fleet[0]'s), written back; without "gpu": the first pool's type. */
+static int load_pools(jv_ctx *c, scenario *sc, json_t *o, const char *p, sim_deployment *d, const gpu_spec **gout)
+{
+    const sim_config *cfg = &sc->cfg;
+    const gpu_spec *g = NULL;
+    char pk[JV_PATH_MAX], pp[JV_PATH_MAX];
+    jv_join(pp, p, "pools");
+    json_t *pv = json_object_get(o, "pools");
+    bool has_gpu = json_object_get(o, "gpu") != NULL;
+    d->npools = 0;
+    if (!pv || has_gpu) {
+        const char *gpu;
+        if (jv_get_str(c, o, p, "gpu", false, cfg->fleet[0].gpu, NULL, &gpu)) return -1;
+        g = catalog_gpu(sc->cat, gpu);
+        d->gpu = UINT32_MAX;
+        for (uint32_t f = cfg->nfleet; g && f-- > 0;)
+            if (strcmp(cfg->fleet[f].gpu, g->name) == 0) d->gpu = f;
+        if (d->gpu == UINT32_MAX) {
+            jv_join(pk, p, "gpu");
+            return fs_error_at(c->err, c->file, pk, "expected a GPU type of the fleet, got \"%s\"", gpu);
+        }
+    }
+    if (!pv) {
+        d->pools[d->npools++] = d->gpu;
+        json_t *a = json_array();
+        json_array_append_new(a, json_string(cfg->fleet[d->gpu].name));
+        json_object_set_new(o, "pools", a);
+        *gout = g;
+        return 0;
+    }
+    bool one = json_is_string(pv);
+    size_t n = one ? 1 : json_is_array(pv) ? json_array_size(pv) : 0;
+    if (n == 0) return jv_bad(c, pp, "a pool name or a non-empty array of pool names", pv);
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = one ? pv : json_array_get(pv, i);
+        if (one) snprintf(pk, sizeof pk, "%s", pp);
+        else jv_join_index(pk, pp, i);
+        if (!json_is_string(v)) return jv_bad(c, pk, "a pool name", v);
+        const char *s = json_string_value(v);
+        uint32_t f = 0;
+        while (f < cfg->nfleet && strcmp(cfg->fleet[f].name, s) != 0) f++;
+        if (f == cfg->nfleet) {
+            char list[1024];
+            pool_names(cfg, list, sizeof list);
+            return fs_error_at(c->err, c->file, pk, "expected the name of a pool of the fleet (%s), got \"%s\"", list, s);
+        }
+        for (uint32_t k = 0; k < d->npools; k++)
+            if (d->pools[k] == f)
+                return fs_error_at(c->err, c->file, pk, "expected each pool once, got \"%s\" again (also pools[%u])", s, k);
+        if (!g) g = catalog_gpu(sc->cat, cfg->fleet[f].gpu);
+        if (strcmp(cfg->fleet[f].gpu, g->name) != 0)
+            return fs_error_at(c->err, c->file, pk, "expected a pool of GPU type %s (%s), got \"%s\" of %s: a "
+                               "deployment's replicas are all of one GPU type", g->name,
+                               has_gpu ? "the deployment's gpu" : "as its first pool", s, cfg->fleet[f].gpu);
+        d->pools[d->npools++] = f;
+    }
+    d->gpu = d->pools[0];
+    if (!has_gpu) json_object_set_new(o, "gpu", json_string(g->name));
+    for (uint32_t k = 0; k < d->npools && d->npools > 1; k++)
+        if (sc->fleet_mig[d->pools[k]].n > 0)
+            return fs_error_at(c->err, c->file, pp, "expected a single pool when one has a \"mig\" layout (fleet[%u] "
+                               "\"%s\": replicas on MIG instances stay on their pool), got %u pools", d->pools[k],
+                               cfg->fleet[d->pools[k]].name, d->npools);
+    *gout = g;
+    return 0;
+}
+
+static const char *const scalers[] = {"hpa", "kpa", NULL};
+static const char *const autoscale_keys[] = {"policy", "metric", "target", "min_replicas", "max_replicas",
+                                             "tolerance", "sync_period_s", "scrape_interval_s",
+                                             "scale_down_stabilization_s", "scale_up_stabilization_s",
+                                             "target_utilization_pct", "stable_window_s", "panic_window_pct",
+                                             "panic_threshold_pct", "max_scale_up_rate", "max_scale_down_rate",
+                                             "tick_s", "scale_to_zero", "scale_to_zero_grace_s", NULL};
+static const char *const hpa_used[] = {"policy", "metric", "target", "min_replicas", "max_replicas", "tolerance",
+                                       "sync_period_s", "scrape_interval_s", "scale_down_stabilization_s",
+                                       "scale_up_stabilization_s", NULL};
+static const char *const kpa_used[] = {"policy", "metric", "target", "min_replicas", "max_replicas",
+                                       "target_utilization_pct", "stable_window_s", "panic_window_pct",
+                                       "panic_threshold_pct", "max_scale_up_rate", "max_scale_down_rate", "tick_s",
+                                       "scale_to_zero", "scale_to_zero_grace_s", NULL};
+/* in the order of enum as_metric */
+static const char *const hpa_metrics[] = {"utilization", "queue", "concurrency", "kv_usage", NULL};
+static const char *const kpa_metrics[] = {"concurrency", "rps", NULL};
+
+/* A Kubernetes HPA (autoscaling/v2 with its default behaviors) over the object a at path pa.
+ * utilization and kv_usage targets are percentages. */
+static int load_hpa(jv_ctx *c, json_t *a, const char *pa, sim_autoscale *as)
+{
+    const char *metric;
+    double target, tol;
+    long long lo, hi;
+    if (jv_get_str(c, a, pa, "metric", false, "utilization", hpa_metrics, &metric)) return -1;
+    enum as_metric m = (enum as_metric)jv_choice_index(hpa_metrics, metric);
+    bool pct = m == AS_UTILIZATION || m == AS_KV_USAGE;
+    if (jv_get_num(c, a, pa, "target", !pct, 70, 0.001, false, pct ? 100 : 1e12, &target) ||
+        jv_get_int(c, a, pa, "min_replicas", false, 1, 1, 100000, &lo) ||
+        jv_get_int(c, a, pa, "max_replicas", true, 0, 1, 100000, &hi))
+        return -1;
+    if (hi < lo) {
+        char pk[JV_PATH_MAX];
+        jv_join(pk, pa, "max_replicas");
+        return fs_error_at(c->err, c->file, pk, "expected at least min_replicas (%lld), got %lld", lo, hi);
+    }
+    hpa_config *h = &as->hpa;
+    *h = hpa_defaults(m, target, (int32_t)hi);
+    h->min_replicas = (int32_t)lo;
+    if (jv_get_num(c, a, pa, "tolerance", false, 0.1, 0, false, 1, &tol) ||
+        get_secs(c, a, pa, "sync_period_s", 15, false, 86400, &h->sync_period) ||
+        get_secs(c, a, pa, "scrape_interval_s", 15, true, 86400, &as->scrape_interval) ||
+        get_secs(c, a, pa, "scale_down_stabilization_s", 300, true, 3600, &h->down.stabilization) ||
+        get_secs(c, a, pa, "scale_up_stabilization_s", 0, true, 3600, &h->up.stabilization))
+        return -1;
+    h->tolerance = tol;
+    char msg[256];
+    if (hpa_config_check(h, msg, sizeof msg)) return fs_error_at(c->err, c->file, pa, "%s", msg);
+    as->kind = SIM_SCALE_HPA;
+    return 0;
+}
+
+/* A Knative KPA (the autoscaler ConfigMap's keys, per revision). */
+static int load_kpa(jv_ctx *c, json_t *a, const char *pa, sim_autoscale *as)
+{
+    const char *metric;
+    double util, panic;
+    long long lo, hi, stable;
+    kpa_config *k = &as->kpa;
+    *k = kpa_defaults();
+    if (jv_get_str(c, a, pa, "metric", false, "concurrency", kpa_metrics, &metric)) return -1;
+    k->metric = strcmp(metric, "rps") == 0 ? AS_RPS : AS_CONCURRENCY;
+    if (jv_get_num(c, a, pa, "target", false, k->metric == AS_RPS ? 200 : 100, 0, true, 1e9, &k->target) ||
+        jv_get_num(c, a, pa, "target_utilization_pct", false, 70, 0, true, 100, &util) ||
+        jv_get_int(c, a, pa, "min_replicas", false, 0, 0, 100000, &lo) ||
+        jv_get_int(c, a, pa, "max_replicas", false, 0, 0, 100000, &hi))
+        return -1;
+    if (hi > 0 && hi < lo) {
+        char pk[JV_PATH_MAX];
+        jv_join(pk, pa, "max_replicas");
+        return fs_error_at(c->err, c->file, pk, "expected 0 (unbounded) or at least min_replicas (%lld), got %lld", lo, hi);
+    }
+    if (jv_get_int(c, a, pa, "stable_window_s", false, 60, 6, 3600, &stable) ||
+        jv_get_num(c, a, pa, "panic_window_pct", false, 10, 0, true, 100, &k->panic_window_pct) ||
+        jv_get_num(c, a, pa, "panic_threshold_pct", false, 200, 110, false, 1000, &panic) ||
+        jv_get_num(c, a, pa, "max_scale_up_rate", false, 1000, 1, true, 1e9, &k->max_scale_up_rate) ||
+        jv_get_num(c, a, pa, "max_scale_down_rate", false, 2, 1, true, 1e9, &k->max_scale_down_rate) ||
+        get_secs(c, a, pa, "tick_s", 2, false, 3600, &k->tick) ||
+        jv_get_bool(c, a, pa, "scale_to_zero", true, &k->scale_to_zero) ||
+        get_secs_in(c, a, pa, "scale_to_zero_grace_s", 30, 6, false, 86400, &k->scale_to_zero_grace))
+        return -1;
+    k->utilization = util / 100;
+    k->panic_threshold = panic / 100;
+    k->stable_window = (fs_time)stable * FS_NS_PER_S;
+    k->min_scale = (int32_t)lo;
+    k->max_scale = (int32_t)hi;
+    char msg[256];
+    if (kpa_config_check(k, msg, sizeof msg)) return fs_error_at(c->err, c->file, pa, "%s", msg);
+    as->kind = SIM_SCALE_KPA;
+    return 0;
+}
+
+static int load_autoscale(jv_ctx *c, json_t *o, const char *p, sim_autoscale *as)
+{
+    json_t *a;
+    const char *policy;
+    char pa[JV_PATH_MAX];
+    jv_join(pa, p, "autoscale");
+    if (jv_get_obj(c, o, p, "autoscale", true, &a) || jv_check_keys(c, a, pa, autoscale_keys) ||
+        jv_get_str(c, a, pa, "policy", true, NULL, scalers, &policy))
+        return -1;
+    bool is_hpa = strcmp(policy, "hpa") == 0;
+    if (jv_check_used(c, a, pa, "policy", policy, is_hpa ? hpa_used : kpa_used)) return -1;
+    return is_hpa ? load_hpa(c, a, pa, as) : load_kpa(c, a, pa, as);
+}
+
+/* The autoscaler's replica bounds (max 0: unbounded). */
+static void scale_bounds(const sim_autoscale *as, long long *lo, long long *hi)
+{
+    *lo = as->kind == SIM_SCALE_HPA ? as->hpa.min_replicas : as->kpa.min_scale;
+    *hi = as->kind == SIM_SCALE_HPA ? as->hpa.max_replicas : as->kpa.max_scale;
+}
+
+/* Initial replicas: 1 by default (with an autoscaler, max(1, min_replicas)); 0 only with a KPA
+ * that may scale to zero. */
+static int load_replicas(jv_ctx *c, json_t *o, const char *p, sim_deployment *d)
+{
+    const sim_autoscale *as = &d->autoscale;
+    long long lo = 1, hi = 0, n;
+    if (as->kind != SIM_SCALE_NONE) scale_bounds(as, &lo, &hi);
+    if (get_int_or_zero(c, o, p, "replicas", false, lo > 1 ? lo : 1, 100000, &n)) return -1;
+    d->replicas = (uint32_t)n;
+    char pk[JV_PATH_MAX];
+    jv_join(pk, p, "replicas");
+    if (n == 0 && as->kind != SIM_SCALE_KPA)
+        return fs_error_at(c->err, c->file, pk, "expected an integer in 1..100000, got 0 (a deployment starts with "
+                           "no replicas only under autoscale policy \"kpa\" with min_replicas 0%s)",
+                           as->kind == SIM_SCALE_HPA ? "; the HPA keeps at least min_replicas >= 1" : "");
+    if (n == 0 && !as->kpa.scale_to_zero)
+        return fs_error_at(c->err, c->file, pk, "expected at least 1 with autoscale.scale_to_zero false, got 0");
+    if (as->kind != SIM_SCALE_NONE && (n < lo || (hi > 0 && n > hi))) {
+        char bound[32] = "unbounded";
+        if (hi > 0) snprintf(bound, sizeof bound, "%lld", hi);
+        return fs_error_at(c->err, c->file, pk, "expected a count within the autoscaler's bounds (min_replicas %lld, "
+                           "max_replicas %s), got %lld", lo, bound, n);
+    }
+    return 0;
+}
+
+/* Replicas of gpr GPUs, each on one node, that the pools hold at max_nodes (the starting nodes as
+ * they are, full nodes after them), whatever else runs there; also those nodes and GPUs. */
+static uint64_t reachable_replicas(const sim_config *cfg, const sim_deployment *d, uint64_t *nodes, uint64_t *gpus)
+{
+    uint64_t n = 0, gpr = d->gpus_per_replica;
+    *nodes = *gpus = 0;
+    for (uint32_t i = 0; i < d->npools; i++) {
+        const sim_fleet_entry *fe = &cfg->fleet[d->pools[i]];
+        uint64_t per = fe->gpus_per_node, rest = fe->count % per, full = fe->max_nodes - (rest ? 1 : 0);
+        n += full * (per / gpr) + rest / gpr;
+        *nodes += fe->max_nodes;
+        *gpus += full * per + rest;
+    }
+    return n;
+}
+
+/* Autoscaling is for whole-GPU replicas that all do the same work. */
+static int refuse_autoscale(jv_ctx *c, const char *p, bool mig)
+{
+    char pa[JV_PATH_MAX];
+    jv_join(pa, p, "autoscale");
+    if (mig)
+        return fs_error_at(c->err, c->file, pa, "autoscaling replicas on MIG instances is not modelled (a pool with "
+                           "a \"mig\" layout keeps its nodes and partitions); remove autoscale or use whole GPUs");
+    return fs_error_at(c->err, c->file, pa, "autoscaling a disaggregated deployment is not modelled (its prefill "
+                       "and decode replicas would each need their own autoscaler); remove autoscale or "
+                       "disaggregation");
+}
+
+/* The deployment's pools, at max_nodes, must have room for max_replicas of its replicas (for an
+ * unbounded KPA, for one), whatever else runs there. */
+static int check_autoscale_room(jv_ctx *c, const scenario *sc, const char *p, const sim_deployment *d)
+{
+    long long lo, hi;
+    uint64_t nodes, gpus, room = reachable_replicas(&sc->cfg, d, &nodes, &gpus);
+    scale_bounds(&d->autoscale, &lo, &hi);
+    if ((hi == 0 || (uint64_t)hi <= room) && room > 0) return 0;
+    char pa[JV_PATH_MAX], pk[JV_PATH_MAX], why[256];
+    jv_join(pa, p, "autoscale");
+    jv_join(pk, pa, "max_replicas");
+    snprintf(why, sizeof why, "a replica takes %u GPUs of one node, and the deployment's pools reach %llu nodes (%llu "
+             "GPUs) at max_nodes", d->gpus_per_replica, (unsigned long long)nodes, (unsigned long long)gpus);
+    if (hi == 0)
+        return fs_error_at(c->err, c->file, pa, "expected room for at least one replica, got none: %s; raise the "
+                           "pools' max_nodes or gpus_per_node", why);
+    return fs_error_at(c->err, c->file, pk, "expected at most %llu (the replicas that fit), got %lld: %s; raise the "
+                       "pools' max_nodes or lower max_replicas", (unsigned long long)room, hi, why);
+}
+
+static const char *const cold_keys[] = {"container_start_s", "warmup_s", "weights_gb", NULL};
+
+/* What a replica does once its node is ready and its image pulled: start the container, load
+ * the weights (weight_bytes at the pool's storage bandwidth), warm up (vLLM: memory profiling and
+ * CUDA-graph capture, about half a minute). */
+static int load_cold_start(jv_ctx *c, json_t *o, const char *p, sim_deployment *d)
+{
+    json_t *cs;
+    char pc[JV_PATH_MAX];
+    double gb, def_gb = 0;
+    bool llm = d->kind == SIM_KIND_LLM;
+    jv_join(pc, p, "cold_start");
+    if (llm) /* whole bytes, so that the stored GB give back the same bytes */
+        def_gb = round(st_weight_bytes_per_gpu(d->llm.model, d->llm.weights, d->llm.tp) * d->llm.tp) / 1e9;
+    if (jv_get_obj(c, o, p, "cold_start", false, &cs) || jv_check_keys(c, cs, pc, cold_keys) ||
+        get_secs(c, cs, pc, "container_start_s", 10, true, 86400, &d->container_start) ||
+        get_secs(c, cs, pc, "warmup_s", llm ? 30 : 0, true, 86400, &d->warmup) ||
+        jv_get_num(c, cs, pc, "weights_gb", false, def_gb, 0, false, 1e6, &gb))
+        return -1;
+    d->weight_bytes = round(gb * 1e9);
+    return 0;
+}
+
 static int load_deployment(jv_ctx *c, scenario *sc, json_t *o, const char *p, size_t index)
 {
     const catalog *cat = sc->cat;
     sim_config *cfg = &sc->cfg;
     sim_deployment *d = &cfg->deployments[index];
-    const char *model, *name, *kind, *gpu;
-    long long n;
+    const char *model, *name, *kind;
     if (!json_is_object(o)) return jv_bad(c, p, "an object", o);
     if (jv_check_keys(c, o, p, dep_keys) || jv_get_str(c, o, p, "model", true, NULL, NULL, &model) ||
         jv_get_str(c, o, p, "name", false, model, NULL, &name) ||
-        jv_get_str(c, o, p, "kind", false, "fixed", kinds, &kind) ||
-        jv_get_str(c, o, p, "gpu", false, cfg->fleet[0].gpu, NULL, &gpu))
+        jv_get_str(c, o, p, "kind", false, "fixed", kinds, &kind))
         return -1;
     const char *too_long = strlen(model) >= SIM_NAME_MAX ? "model" : strlen(name) >= SIM_NAME_MAX ? "name" : NULL;
     if (too_long) {
@@ -313,19 +719,12 @@ static int load_deployment(jv_ctx *c, scenario *sc, json_t *o, const char *p, si
     }
     snprintf(d->name, sizeof d->name, "%s", name);
     snprintf(d->model, sizeof d->model, "%s", model);
-    const gpu_spec *g = catalog_gpu(cat, gpu);
-    d->gpu = UINT32_MAX;
-    for (uint32_t f = 0; g && f < cfg->nfleet; f++)
-        if (strcmp(cfg->fleet[f].gpu, g->name) == 0) d->gpu = f;
-    if (d->gpu == UINT32_MAX) {
-        char pg[JV_PATH_MAX];
-        jv_join(pg, p, "gpu");
-        return fs_error_at(c->err, c->file, pg, "expected a GPU type of the fleet, got \"%s\"", gpu);
-    }
-    bool has_replicas = json_object_get(o, "replicas") != NULL;
-    if (jv_get_int(c, o, p, "replicas", false, 1, 1, 100000, &n)) return -1;
-    d->replicas = (uint32_t)n;
+    const gpu_spec *g = NULL;
+    if (load_pools(c, sc, o, p, d, &g)) return -1;
     d->kind = strcmp(kind, "llm") == 0 ? SIM_KIND_LLM : SIM_KIND_FIXED;
+    bool has_replicas = json_object_get(o, "replicas") != NULL;
+    if ((json_object_get(o, "autoscale") && load_autoscale(c, o, p, &d->autoscale)) || load_replicas(c, o, p, d))
+        return -1;
     /* on a partitioned fleet entry a replica takes one MIG instance of its profile */
     const mig_layout *lay = &sc->fleet_mig[d->gpu];
     const mig_profile *mp = NULL;
@@ -361,7 +760,68 @@ static int load_deployment(jv_ctx *c, scenario *sc, json_t *o, const char *p, si
         if (jv_get_int(c, o, p, "gpus_per_replica", false, 1, 1, 1, &gpr)) return -1; /* one instance each */
         d->gpu_share = mp->compute_slices / (double)MIG_COMPUTE_SLICES;
     }
-    return d->kind == SIM_KIND_LLM ? load_llm(c, cat, o, p, d, g, lay->gpu, mp, has_replicas) : load_fixed(c, o, p, d);
+    bool scaled = d->autoscale.kind != SIM_SCALE_NONE;
+    if (scaled && (mp || (d->kind == SIM_KIND_LLM && json_object_get(o, "disaggregation"))))
+        return refuse_autoscale(c, p, mp != NULL);
+    if (d->kind == SIM_KIND_LLM ? load_llm(c, cat, o, p, d, g, lay->gpu, mp, has_replicas) : load_fixed(c, o, p, d))
+        return -1;
+    if (scaled && check_autoscale_room(c, sc, p, d)) return -1;
+    return load_cold_start(c, o, p, d);
+}
+
+/* GPUs of the pools in `set` (a bit per fleet entry) at the start, and the GPUs that the initial
+ * replicas of the deployments confined to those pools need. */
+static void need_and_have(const sim_config *cfg, uint32_t set, uint64_t *need, uint64_t *have)
+{
+    *need = *have = 0;
+    for (uint32_t f = 0; f < cfg->nfleet; f++)
+        if (set >> f & 1) *have += cfg->fleet[f].count;
+    for (uint32_t d = 0; d < cfg->ndeployments; d++) {
+        const sim_deployment *dp = &cfg->deployments[d];
+        uint32_t mine = 0;
+        for (uint32_t k = 0; k < dp->npools; k++) mine |= 1u << dp->pools[k];
+        if ((mine & ~set) == 0) *need += (uint64_t)dp->replicas * dp->gpus_per_replica;
+    }
+}
+
+/* The initial replicas on whole GPUs must fit the GPUs their pools start with: for each pool, and
+ * then for each deployment's set of pools, the deployments that may only use those pools need
+ * at most the GPUs there (a necessary condition; placement on nodes is checked later). */
+static int check_whole_gpus(jv_ctx *c, const sim_config *cfg, const mig_layout *mig)
+{
+    uint64_t need, have;
+    char p[JV_PATH_MAX];
+    for (uint32_t f = 0; f < cfg->nfleet; f++) {
+        if (mig[f].n > 0) continue; /* counted per MIG profile */
+        need_and_have(cfg, 1u << f, &need, &have);
+        bool named = strcmp(cfg->fleet[f].name, cfg->fleet[f].gpu) != 0;
+        if (need > have) {
+            jv_join_index(p, "fleet", f);
+            return fs_error_at(c->err, c->file, p, "deployments need %llu GPUs of type %s (replicas x "
+                               "gpus_per_replica), %s%s%s has %u", (unsigned long long)need, cfg->fleet[f].gpu,
+                               named ? "pool \"" : "the fleet", named ? cfg->fleet[f].name : "", named ? "\"" : "",
+                               cfg->fleet[f].count);
+        }
+    }
+    for (uint32_t d = 0; d < cfg->ndeployments; d++) {
+        const sim_deployment *dp = &cfg->deployments[d];
+        if (dp->npools < 2) continue;
+        uint32_t set = 0;
+        char names[512] = "";
+        for (uint32_t k = 0; k < dp->npools; k++) {
+            set |= 1u << dp->pools[k];
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s\"%s\"", k ? ", " : "",
+                     cfg->fleet[dp->pools[k]].name);
+        }
+        need_and_have(cfg, set, &need, &have);
+        if (need > have) {
+            jv_join_index(p, "deployments", d);
+            return fs_error_at(c->err, c->file, p, "deployments need %llu GPUs of type %s (replicas x "
+                               "gpus_per_replica) on pools %s, which have %llu at the start",
+                               (unsigned long long)need, cfg->fleet[dp->gpu].gpu, names, (unsigned long long)have);
+        }
+    }
+    return 0;
 }
 
 static int load_deployments(jv_ctx *c, scenario *sc, json_t *root)
@@ -404,25 +864,14 @@ static int load_deployments(jv_ctx *c, scenario *sc, json_t *root)
                                    (unsigned long long)have, cfg->fleet[f].count, cfg->fleet[f].gpu);
             }
         }
-        if (lay->n > 0) continue;
-        uint64_t need = 0;
-        for (uint32_t d = 0; d < cfg->ndeployments; d++)
-            if (cfg->deployments[d].gpu == f)
-                need += (uint64_t)cfg->deployments[d].replicas * cfg->deployments[d].gpus_per_replica;
-        if (need > cfg->fleet[f].count) {
-            char p[JV_PATH_MAX];
-            jv_join_index(p, "fleet", f);
-            return fs_error_at(c->err, c->file, p, "deployments need %llu GPUs of type %s (replicas x "
-                               "gpus_per_replica), the fleet has %u", (unsigned long long)need,
-                               cfg->fleet[f].gpu, cfg->fleet[f].count);
-        }
     }
-    return 0;
+    return check_whole_gpus(c, cfg, sc->fleet_mig);
 }
 
 static const char *const root_keys[] = {"name", "description", "seed", "duration", "requests", "warmup",
                                         "drain_timeout", "catalogs", "fleet", "deployments", "workload", "router",
-                                        "placement", "admission", "slo", "output", NULL};
+                                        "placement", "admission", "failures", "slo", "output", NULL};
+static const char *const failure_keys[] = {"retry", NULL};
 static const char *const placement_keys[] = {"policy", NULL};
 static const char *const admission_keys[] = {"rate_limits", "retries", "backoff_ms", "backoff_multiplier", NULL};
 static const char *const limit_keys[] = {"rps", "burst", NULL};
@@ -458,9 +907,11 @@ static int load_admission(jv_ctx *c, json_t *root, scenario *sc)
     return 0;
 }
 
-/* Place every replica on whole-GPU fleet entries onto nodes, deployment by deployment, by the
- * chosen policy (sim/model/placement.h): a replica's GPUs must share one node (tensor
- * parallelism runs over NVLink). A replica that fits nowhere is an error saying why. */
+/* Place every initial replica on whole-GPU pools onto their starting nodes, deployment by
+ * deployment, each in the first of its pools where it fits, by the chosen policy
+ * (sim/model/placement.h): a replica's GPUs must share one node (tensor parallelism runs over
+ * NVLink). A replica that fits nowhere is an error saying why. Each pool draws from its own
+ * random stream, so a pool's placement does not depend on the others. */
 static int place_replicas(jv_ctx *c, json_t *root, scenario *sc)
 {
     sim_config *cfg = &sc->cfg;
@@ -476,53 +927,76 @@ static int place_replicas(jv_ctx *c, json_t *root, scenario *sc)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s\"%s\"", k ? ", " : "", pl_policy_name(k));
         return fs_error_at(c->err, c->file, "placement.policy", "expected one of %s, got \"%s\"", list, name);
     }
+    pl_node_spec *spec[SIM_MAX_FLEET] = {0};
+    pl_cluster *cl[SIM_MAX_FLEET] = {0};
+    fs_rng *rng[SIM_MAX_FLEET] = {0};
+    int nodes[SIM_MAX_FLEET] = {0}, widest[SIM_MAX_FLEET] = {0};
     for (uint32_t f = 0; f < cfg->nfleet; f++) {
         const sim_fleet_entry *fe = &cfg->fleet[f];
-        if (sc->fleet_mig[f].n > 0) continue; /* MIG instances are counted per profile instead */
-        int nodes = (int)((fe->count + fe->gpus_per_node - 1) / fe->gpus_per_node), widest = 0;
-        pl_node_spec *spec = fs_xcalloc((size_t)nodes, sizeof *spec);
-        for (int k = 0; k < nodes; k++) {
+        /* MIG instances are counted per profile instead; a pool may start with no nodes */
+        if (sc->fleet_mig[f].n > 0 || fe->count == 0) continue;
+        nodes[f] = (int)start_nodes(fe);
+        spec[f] = fs_xcalloc((size_t)nodes[f], sizeof *spec[f]);
+        for (int k = 0; k < nodes[f]; k++) {
             uint32_t left = fe->count - (uint32_t)k * fe->gpus_per_node;
-            spec[k] = (pl_node_spec){0, 0, (int)(left < fe->gpus_per_node ? left : fe->gpus_per_node), 0};
+            spec[f][k] = (pl_node_spec){0, 0, (int)(left < fe->gpus_per_node ? left : fe->gpus_per_node), 0};
         }
-        pl_cluster *cl = pl_cluster_new(spec, nodes);
-        fs_rng *rng = fs_rng_new(cfg->seed, FS_STREAM_PLACEMENT, f);
-        int rc = 0;
-        for (uint32_t d = 0; d < cfg->ndeployments && rc == 0; d++) {
-            const sim_deployment *dp = &cfg->deployments[d];
-            if (dp->gpu != f) continue;
-            if ((int)dp->gpus_per_replica > widest) widest = (int)dp->gpus_per_replica;
-            pl_pod pod = {0, 0, (int)dp->gpus_per_replica, PL_MILLI, PL_ANY_MODEL};
-            for (uint32_t k = 0; k < dp->replicas && rc == 0; k++) {
+        cl[f] = pl_cluster_new(spec[f], nodes[f]);
+        rng[f] = fs_rng_new(cfg->seed, FS_STREAM_PLACEMENT, f);
+    }
+    int rc = 0;
+    for (uint32_t d = 0; d < cfg->ndeployments && rc == 0; d++) {
+        const sim_deployment *dp = &cfg->deployments[d];
+        if (sc->dep_mig[d]) continue;
+        for (uint32_t k = 0; k < dp->npools; k++)
+            if ((int)dp->gpus_per_replica > widest[dp->pools[k]]) widest[dp->pools[k]] = (int)dp->gpus_per_replica;
+        pl_pod pod = {0, 0, (int)dp->gpus_per_replica, PL_MILLI, PL_ANY_MODEL};
+        for (uint32_t r = 0; r < dp->replicas && rc == 0; r++) {
+            bool placed = false;
+            for (uint32_t k = 0; k < dp->npools && !placed; k++) {
+                uint32_t f = dp->pools[k];
                 pl_spot spot;
-                if (pod.num_gpu > (int)fe->gpus_per_node || pl_place(cl, (enum pl_policy)policy, &pod, rng, &spot)) {
-                    char p[JV_PATH_MAX];
-                    jv_join_index(p, "deployments", d);
-                    rc = fs_error_at(c->err, c->file, p, "replica %u of %s needs %u GPUs on one node, and no node of "
-                                     "fleet[%u] (%u GPUs per node) has that many free once the replicas before it "
-                                     "are placed by %s: use fewer GPUs per replica, more GPUs per node, or another "
-                                     "placement policy (placement.policy)",
-                                     k + 1, dp->name, dp->gpus_per_replica, f, fe->gpus_per_node, name);
-                }
+                placed = cl[f] && pod.num_gpu <= (int)cfg->fleet[f].gpus_per_node &&
+                         pl_place(cl[f], (enum pl_policy)policy, &pod, rng[f], &spot) == 0;
             }
+            if (placed) continue;
+            char p[JV_PATH_MAX], where[512];
+            jv_join_index(p, "deployments", d);
+            if (dp->npools == 1) {
+                const sim_fleet_entry *fe = &cfg->fleet[dp->gpu];
+                snprintf(where, sizeof where, "fleet[%u] (%u GPUs per node)", dp->gpu, fe->gpus_per_node);
+            } else {
+                snprintf(where, sizeof where, "its pools (");
+                for (uint32_t k = 0; k < dp->npools; k++) {
+                    const sim_fleet_entry *fe = &cfg->fleet[dp->pools[k]];
+                    snprintf(where + strlen(where), sizeof where - strlen(where), "%sfleet[%u] \"%s\": %u GPUs per "
+                             "node", k ? ", " : "", dp->pools[k], fe->name, fe->gpus_per_node);
+                }
+                snprintf(where + strlen(where), sizeof where - strlen(where), ")");
+            }
+            rc = fs_error_at(c->err, c->file, p, "replica %u of %s needs %u GPUs on one node, and no node of %s has "
+                             "that many free once the replicas before it are placed by %s: use fewer GPUs per "
+                             "replica, more GPUs per node, or another placement policy (placement.policy)",
+                             r + 1, dp->name, dp->gpus_per_replica, where, name);
         }
-        if (rc == 0) { /* what the placement left */
-            cfg->nodes += (uint32_t)nodes;
-            for (int k = 0; k < nodes; k++) {
+    }
+    for (uint32_t f = 0; f < cfg->nfleet; f++) {
+        if (rc == 0 && cl[f]) { /* what the placement left */
+            cfg->nodes += (uint32_t)nodes[f];
+            for (int k = 0; k < nodes[f]; k++) {
                 int freeg = 0;
-                for (int g = 0; g < spec[k].gpus; g++) freeg += pl_node_gpu_free(cl, k, g) == PL_MILLI;
-                if (freeg == spec[k].gpus) continue;
+                for (int g = 0; g < spec[f][k].gpus; g++) freeg += pl_node_gpu_free(cl[f], k, g) == PL_MILLI;
+                if (freeg == spec[f][k].gpus) continue;
                 cfg->nodes_used++;
                 cfg->gpus_free_on_used += (uint32_t)freeg;
-                if (freeg < widest) cfg->gpus_stranded += (uint32_t)freeg;
+                if (freeg < widest[f]) cfg->gpus_stranded += (uint32_t)freeg;
             }
         }
-        fs_rng_free(rng);
-        pl_cluster_free(cl);
-        free(spec);
-        if (rc) return -1;
+        fs_rng_free(rng[f]);
+        pl_cluster_free(cl[f]);
+        free(spec[f]);
     }
-    return 0;
+    return rc ? -1 : 0;
 }
 
 /* The shipped catalog, plus --catalog files, plus the scenario's own (relative to it). */
@@ -607,6 +1081,10 @@ static int validate(jv_ctx *c, json_t *root, const scenario_opts *opts, scenario
 
     if (load_catalogs(c, root, opts, sc) || load_fleet(c, sc, root) || load_deployments(c, sc, root) ||
         place_replicas(c, root, sc) || scenario_load_workload(c, root, opts, sc) || load_admission(c, root, sc))
+        return -1;
+    json_t *fl = NULL; /* what happens to the requests of a replica that is lost */
+    if (jv_get_obj(c, root, "", "failures", false, &fl) || jv_check_keys(c, fl, "failures", failure_keys) ||
+        jv_get_bool(c, fl, "failures", "retry", true, &cfg->failure_retry))
         return -1;
     if (scenario_never_ends(sc) && !has_duration && !has_requests)
         return fs_error_at(c->err, c->file, "duration", "a synthetic workload never ends: set \"duration\" "

@@ -39,7 +39,8 @@ typedef struct scenario {
     sim_config cfg;
     scenario_source *sources;
     uint32_t nsources;
-    char **tenants, **regions; /* tag names: requests carry 1-based indexes into these */
+    char **tenants, **regions; /* tag names: requests carry 1-based indexes into these (regions
+                                  also hold the fleet pools' regions: sim_fleet_entry.region) */
     uint32_t ntenants, nregions;
     uint32_t *name_slots[2];  /* hash tables over tenants and regions: 1-based indexes, 0 empty */
     uint32_t name_cap[2];
@@ -49,8 +50,8 @@ typedef struct scenario {
     void **owned;             /* what the specs point into (empirical lengths, paths, names) */
     size_t nowned;
     wl_names names;           /* model, tenant and region names in trace rows */
-    /* GPU partitioning as loaded: each fleet entry's MIG layout (n 0: whole GPUs), each
-     * deployment's MIG profile (NULL: whole GPUs) */
+    /* GPU partitioning as loaded: each fleet pool's MIG layout (n 0: whole GPUs), each
+     * deployment's MIG profile (NULL: whole GPUs; such a deployment has that one pool) */
     mig_table *mig;
     mig_layout fleet_mig[SIM_MAX_FLEET];
     const mig_profile *dep_mig[SIM_MAX_DEPLOYMENTS];

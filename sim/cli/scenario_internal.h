@@ -1,7 +1,8 @@
 /*
  * scenario_internal.h — what the scenario loader's files share (private to sim/cli/).
  *
- * scenario.c: the top level, fleet, deployments, router, SLOs, output, --set.
+ * scenario.c: the top level, fleet (node pools), deployments (with their pools, autoscalers and
+ *   cold start), initial placement, failures, router, SLOs, output, --set.
  * scenario_workload.c: the workload: its sources (traces with their formats, synthetic ones),
  *   transforms and tags; opening the sources for a run.
  * scenario_synth.c: one synthetic source's keys (arrival process, lengths, prefixes, sessions).

@@ -641,3 +641,14 @@ int32_t ca_scale_down(ca_pool *p, fs_time now, int32_t *removed, int32_t cap)
     p->n = kept;
     return out;
 }
+
+bool ca_remove(ca_pool *p, int32_t id)
+{
+    for (int32_t i = 0; i < p->n; i++) {
+        if (p->node[i].id != id) continue;
+        memmove(&p->node[i], &p->node[i + 1], (size_t)(p->n - i - 1) * sizeof *p->node);
+        p->n--;
+        return true;
+    }
+    return false;
+}

@@ -240,4 +240,7 @@ void ca_mark(ca_pool *p, int32_t id, fs_time now, bool unneeded);
  * at most `cap` of them; their ids go to `removed`. Returns how many. */
 int32_t ca_scale_down(ca_pool *p, fs_time now, int32_t *removed, int32_t cap);
 
+/* A node went away outside the autoscaler (a spot reclaim): forget it. False if no such id. */
+bool ca_remove(ca_pool *p, int32_t id);
+
 #endif

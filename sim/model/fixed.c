@@ -14,6 +14,8 @@ typedef struct fixed {
     req_fifo queue;      /* waiting, FCFS */
     req_fifo batch;      /* in service */
     uint32_t max_batch;
+    evq_handle done;     /* the batch's end, while one is in service */
+    fs_time done_at;
 } fixed;
 
 static void fixed_submit(replica *r, sim_req *q)
@@ -36,7 +38,8 @@ static void fixed_kick(replica *r)
         fifo_push(&f->batch, q);
     }
     r->busy_ns += longest;
-    evq_push(sim_queue(r->sim), now + longest, batch_done, f, 0);
+    f->done_at = now + longest;
+    f->done = evq_push(sim_queue(r->sim), f->done_at, batch_done, f, 0);
 }
 
 static void batch_done(void *ctx, void *obj, uint64_t arg)
@@ -72,10 +75,23 @@ static void fixed_kv_usage(replica *r, uint64_t *used, uint64_t *total)
     *used = *total = 0;
 }
 
+/* Lost: the batch in service (its busy time given back from now on), then the queue, go to out. */
+static void fixed_evict(replica *r, req_fifo *out)
+{
+    fixed *f = (fixed *)r;
+    if (f->batch.n > 0) {
+        evq_cancel(sim_queue(r->sim), f->done);
+        r->busy_ns -= f->done_at - sim_now(r->sim);
+    }
+    sim_req *q;
+    while ((q = fifo_pop(&f->batch)) != NULL) fifo_push(out, q);
+    while ((q = fifo_pop(&f->queue)) != NULL) fifo_push(out, q);
+}
+
 static void fixed_free(replica *r) { free(r); }
 
 static const replica_ops fixed_ops = {fixed_submit, fixed_kick, fixed_free_slots, fixed_waiting,
-                                      fixed_running, fixed_kv_usage, fixed_free};
+                                      fixed_running, fixed_kv_usage, fixed_evict, fixed_free};
 
 replica *fixed_replica_new(struct sim *s, const sim_deployment *d, uint32_t index, uint32_t dep)
 {

@@ -708,8 +708,38 @@ static void llm_free(replica *r)
     free(e);
 }
 
+/* The replica is lost or restarts: every request it holds goes to `out` (running ones first, in
+ * order, then the waiting queue) with its progress here forgotten, and the engine is left as
+ * new, its KV and prefix cache empty. The iteration in progress, cut short, counts as busy up to
+ * now when it was part of a run (a single step was counted in full when it began). */
+static void llm_evict(replica *r, req_fifo *out)
+{
+    llm *e = (llm *)r;
+    if (e->state != IDLE) {
+        evq_cancel(sim_queue(r->sim), e->wake);
+        if (e->state == RUN) e->base.busy_ns += sim_now(r->sim) - e->iter_start;
+    }
+    for (int32_t i = 0; i < e->nrun; i++) {
+        fifo_push(out, e->running[i]->q);
+        seq_free(e, e->running[i]);
+    }
+    e->nrun = 0;
+    while (e->wait_head) {
+        seq *s = wait_pop(e);
+        fifo_push(out, s->q);
+        seq_free(e, s);
+    }
+    for (sim_req *q = out->head; q; q = q->next) q->generated = q->kv_tokens = 0;
+    e->state = IDLE;
+    e->frac = 0;
+    e->run_len = 0;
+    e->new_head = false;
+    kv_fini(&e->kv);
+    kv_init(&e->kv, e->usable_blocks, e->p.prefix_caching);
+}
+
 static const replica_ops llm_ops = {llm_submit, llm_kick, llm_free_slots, llm_waiting, llm_running, llm_kv_usage,
-                                    llm_free};
+                                    llm_evict, llm_free};
 
 replica *llm_replica_new(struct sim *s, const sim_deployment *d, uint32_t index, uint32_t dep, enum llm_role role)
 {

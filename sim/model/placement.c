@@ -23,6 +23,7 @@ typedef struct node {
     int *free;         /* free share of each GPU, in c->free_pool */
     int64_t frag;      /* fragmentation, scaled: sum of weight x milli */
     uint64_t version;  /* bumped at every change; FGD cache entries carry the version they saw */
+    bool down;         /* takes no pods (pl_node_set_down) */
 } node;
 
 /* A task type of the target workload that a model may host. */
@@ -314,6 +315,7 @@ double pl_node_frag(const pl_cluster *c, int i)
 
 static bool fits(const node *nd, const pl_pod *p)
 {
+    if (nd->down) return false;
     if (nd->cpu_free < p->cpu_milli || nd->mem_free < p->memory_mib) return false;
     if (p->num_gpu == 0) return true;
     if (nd->model < 0 || !((p->models >> nd->model) & 1) || nd->gpu_free_sum < p->num_gpu * p->gpu_milli) return false;
@@ -474,20 +476,22 @@ static double node_key(pl_cluster *c, enum pl_policy policy, int i, const pl_pod
     return 0.0;
 }
 
-static void apply(pl_cluster *c, int i, const pl_pod *p, uint64_t gpus)
+/* Take the pod's resources on node i and GPUs `gpus` (sign 1), or give them back (sign -1). */
+static void apply(pl_cluster *c, int i, const pl_pod *p, uint64_t gpus, int sign)
 {
     node *nd = &c->nodes[i];
-    nd->cpu_free -= p->cpu_milli;
-    nd->mem_free -= p->memory_mib;
+    nd->cpu_free -= sign * p->cpu_milli;
+    nd->mem_free -= sign * p->memory_mib;
     for (int g = 0; g < nd->gpus; g++) {
         if (!((gpus >> g) & 1)) continue;
-        FS_ASSERT(nd->free[g] >= p->gpu_milli);
-        nd->free[g] -= p->gpu_milli;
-        nd->gpu_free_sum -= p->gpu_milli;
+        nd->free[g] -= sign * p->gpu_milli;
+        nd->gpu_free_sum -= sign * p->gpu_milli;
+        FS_ASSERT(nd->free[g] >= 0 && nd->free[g] <= PL_MILLI);
     }
-    c->cpu_used += p->cpu_milli;
-    c->mem_used += p->memory_mib;
-    c->gpu_used += (int64_t)p->num_gpu * p->gpu_milli;
+    FS_ASSERT(nd->cpu_free >= 0 && nd->cpu_free <= nd->cpu_cap && nd->mem_free >= 0 && nd->mem_free <= nd->mem_cap);
+    c->cpu_used += sign * p->cpu_milli;
+    c->mem_used += sign * p->memory_mib;
+    c->gpu_used += sign * (int64_t)p->num_gpu * p->gpu_milli;
     int64_t f = node_frag(c, nd);
     c->frag_sum += f - nd->frag;
     nd->frag = f;
@@ -529,7 +533,28 @@ int pl_place(pl_cluster *c, enum pl_policy policy, const pl_pod *p, fs_rng *rng,
         bool own = is_share(p) && (policy == PL_FIRST_FIT || policy == PL_SPREAD || policy == PL_RANDOM);
         best_gpus = own ? pick_share(policy, nd, p, rng) : pick_tightest(nd, p);
     }
-    apply(c, best, p, best_gpus);
+    apply(c, best, p, best_gpus, 1);
     *out = (pl_spot){best, best_gpus};
     return 0;
+}
+
+void pl_unplace(pl_cluster *c, const pl_pod *pod, const pl_spot *spot)
+{
+    FS_ASSERT(spot->node >= 0 && spot->node < c->n);
+    apply(c, spot->node, pod, spot->gpus, -1);
+}
+
+void pl_node_set_down(pl_cluster *c, int i, bool down)
+{
+    FS_ASSERT(i >= 0 && i < c->n);
+    node *nd = &c->nodes[i];
+    nd->down = down;
+    nd->version++;
+}
+
+bool pl_node_empty(const pl_cluster *c, int i)
+{
+    FS_ASSERT(i >= 0 && i < c->n);
+    const node *nd = &c->nodes[i];
+    return nd->gpu_free_sum == nd->gpus * PL_MILLI && nd->cpu_free == nd->cpu_cap && nd->mem_free == nd->mem_cap;
 }

@@ -8,7 +8,8 @@
  * either nothing on GPUs, a share of one GPU (num_gpu 1, gpu_milli < 1000), or num_gpu GPUs with
  * gpu_milli each free (whole GPUs when gpu_milli is 1000), optionally on some GPU models only.
  * CPU, memory, GPU share and the model constraint are all enforced: a pod goes to a node only if
- * every one fits, and pods never leave (this model is for admission and packing studies).
+ * every one fits. In a placement replay pods never leave; a simulation gives a replica's place back
+ * when it stops (pl_unplace) and takes nodes down and up as its pools change.
  *
  * Policies. Every policy considers only the nodes where the pod fits, gives each a key (lower is
  * better) and takes the node with the smallest key. Nodes are visited in the cluster's order
@@ -79,6 +80,7 @@
 #ifndef FS_PLACEMENT_H
 #define FS_PLACEMENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -153,6 +155,14 @@ size_t pl_cluster_workload_types(const pl_cluster *c, size_t *pods_covered);
 /* Place `pod` by `policy`: 0 with *out filled and the cluster updated, or -1 when it fits on no
  * node (nothing changes). `rng` is drawn from by `random` only (NULL is fine for the others). */
 int pl_place(pl_cluster *c, enum pl_policy policy, const pl_pod *pod, fs_rng *rng, pl_spot *out);
+
+/* For clusters whose pods come and go (replicas in a simulation): give back what a pod placed
+ * at `spot` took; mark a node down (it takes no new pods: not provisioned, failed, cordoned
+ * before removal; what it holds stays until unplaced) or up again; and whether a node holds
+ * nothing. */
+void pl_unplace(pl_cluster *c, const pl_pod *pod, const pl_spot *spot);
+void pl_node_set_down(pl_cluster *c, int node, bool down);
+bool pl_node_empty(const pl_cluster *c, int node);
 
 void pl_cluster_totals(const pl_cluster *c, pl_totals *t);
 /* One node's free share of GPU `gpu`, and its fragmentation in GPU milli. */

@@ -38,6 +38,7 @@ typedef struct levels {
     uint64_t *bits;    /* nlevels rows of `words` words */
     uint32_t *count;   /* replicas per level */
     uint32_t nlevels, words, min;
+    uint32_t total;    /* replicas in some level (the ready ones) */
 } levels;
 
 #define PREFIX_WAYS 4
@@ -61,9 +62,15 @@ typedef struct session_slot {
 struct router {
     enum sim_router kind;
     sim_router_params p;
-    replica **replicas;
+    struct sim *sim;
+    replica **replicas;        /* every slot of the pool, ready or not (NULL: never started) */
+    uint32_t first;            /* the global index of replicas[0] */
     uint32_t n;
-    uint32_t next;             /* round-robin position / tie-break start */
+    uint32_t *ready;           /* the slots that take requests, densely (order changes as they come and go) */
+    uint32_t *pos;             /* each slot's place in ready[], UINT32_MAX when not ready */
+    uint32_t nready;
+    req_fifo held;             /* requests that came while no slot was ready (not central_queue) */
+    uint32_t next;             /* round-robin position in ready[] / tie-break start slot */
     fs_rng *rng;               /* owned */
     req_fifo queue;            /* central queue */
     levels lv;                 /* least_outstanding, session_affinity */
@@ -87,19 +94,28 @@ static void level_grow(levels *lv, uint32_t need)
     lv->nlevels = n;
 }
 
-/* Move replica i from level `from` to level `to` (from = UINT32_MAX: not yet in any). */
+/* Move replica i from level `from` to level `to` (UINT32_MAX: in none, as a replica that is
+ * not ready). */
 static void level_move(levels *lv, uint32_t i, uint32_t from, uint32_t to)
 {
-    if (to >= lv->nlevels) level_grow(lv, to);
+    if (to != UINT32_MAX && to >= lv->nlevels) level_grow(lv, to);
     uint64_t bit = UINT64_C(1) << (i & 63);
     if (from != UINT32_MAX) {
         lv->bits[(size_t)from * lv->words + i / 64] &= ~bit;
         lv->count[from]--;
+        lv->total--;
     }
-    lv->bits[(size_t)to * lv->words + i / 64] |= bit;
-    lv->count[to]++;
-    if (to < lv->min) lv->min = to;
-    while (lv->count[lv->min] == 0) lv->min++; /* some level is non-empty: every replica is in one */
+    if (to != UINT32_MAX) {
+        lv->bits[(size_t)to * lv->words + i / 64] |= bit;
+        lv->count[to]++;
+        lv->total++;
+        if (to < lv->min) lv->min = to;
+    }
+    if (lv->total == 0) {
+        lv->min = 0;
+        return;
+    }
+    while (lv->count[lv->min] == 0) lv->min++;
 }
 
 /* The first replica of the lowest level at or after position `start`, wrapping around. */
@@ -129,7 +145,8 @@ static bool uses_metrics(enum sim_router k) { return k == SIM_ROUTER_KV_UTILIZAT
 
 static void scrape_now(router *rt)
 {
-    for (uint32_t i = 0; i < rt->n; i++) {
+    for (uint32_t k = 0; k < rt->nready; k++) {
+        uint32_t i = rt->ready[k];
         replica *r = rt->replicas[i];
         uint64_t used = 0, total = 0;
         r->ops->kv_usage(r, &used, &total);
@@ -144,28 +161,38 @@ static void on_scrape(void *ctx, void *obj, uint64_t arg)
     (void)arg;
     router *rt = obj;
     scrape_now(rt);
-    struct sim *s = rt->replicas[0]->sim;
-    evq_push(sim_queue(s), sim_now(s) + rt->p.scrape_interval, on_scrape, rt, 0);
+    if (sim_active(rt->sim)) evq_push(sim_queue(rt->sim), sim_now(rt->sim) + rt->p.scrape_interval, on_scrape, rt, 0);
 }
 
-router *router_new(enum sim_router kind, const sim_router_params *p, replica **replicas, uint32_t n, fs_rng *rng)
+router *router_new(enum sim_router kind, const sim_router_params *p, struct sim *s, replica **replicas,
+                   uint32_t first, uint32_t n, uint32_t nready, fs_rng *rng)
 {
     router *rt = fs_xcalloc(1, sizeof *rt);
     rt->kind = kind;
     rt->p = *p;
+    rt->sim = s;
     rt->replicas = replicas;
+    rt->first = first;
     rt->n = n;
     rt->rng = rng;
+    rt->ready = fs_xmalloc((n ? n : 1) * sizeof *rt->ready);
+    rt->pos = fs_xmalloc((n ? n : 1) * sizeof *rt->pos);
+    for (uint32_t i = 0; i < n; i++) {
+        rt->ready[i] = i;
+        rt->pos[i] = i < nready ? i : UINT32_MAX;
+    }
+    rt->nready = nready;
     if (uses_levels(kind)) {
         rt->lv.words = (n + 63) / 64;
-        for (uint32_t i = 0; i < n; i++) level_move(&rt->lv, i, UINT32_MAX, replicas[i]->outstanding);
+        level_grow(&rt->lv, 0);
+        for (uint32_t i = 0; i < nready; i++) level_move(&rt->lv, i, UINT32_MAX, replicas[i]->outstanding);
     }
-    if (kind == SIM_ROUTER_LEAST_TOKENS) rt->tokens = fs_xcalloc(n, sizeof *rt->tokens);
+    if (kind == SIM_ROUTER_LEAST_TOKENS) rt->tokens = fs_xcalloc(n ? n : 1, sizeof *rt->tokens);
     if (uses_metrics(kind)) {
-        rt->seen = fs_xcalloc(n, sizeof *rt->seen);
-        rt->score = fs_xcalloc(n, sizeof *rt->score);
+        rt->seen = fs_xcalloc(n ? n : 1, sizeof *rt->seen);
+        rt->score = fs_xcalloc(n ? n : 1, sizeof *rt->score);
         scrape_now(rt);
-        if (rt->p.scrape_interval > 0) evq_push(sim_queue(replicas[0]->sim), rt->p.scrape_interval, on_scrape, rt, 0);
+        if (rt->p.scrape_interval > 0) evq_push(sim_queue(s), rt->p.scrape_interval, on_scrape, rt, 0);
     }
     if (kind == SIM_ROUTER_SCORED && rt->p.w_prefix > 0) {
         uint64_t size = 1024;
@@ -184,6 +211,8 @@ void router_free(router *rt)
 {
     if (!rt) return;
     fs_rng_free(rt->rng);
+    free(rt->ready);
+    free(rt->pos);
     free(rt->lv.bits);
     free(rt->lv.count);
     free(rt->tokens);
@@ -195,11 +224,14 @@ void router_free(router *rt)
 }
 
 /* Replica r is one of this router's: its position in rt->replicas. */
-static uint32_t local_index(const router *rt, const replica *r) { return (uint32_t)(r->index - rt->replicas[0]->index); }
+static uint32_t local_index(const router *rt, const replica *r) { return r->index - rt->first; }
+
+static bool is_ready(const router *rt, uint32_t i) { return rt->pos[i] != UINT32_MAX; }
 
 static void count_change(router *rt, replica *r, uint32_t from)
 {
-    if (uses_levels(rt->kind)) level_move(&rt->lv, local_index(rt, r), from, r->outstanding);
+    uint32_t i = local_index(rt, r);
+    if (uses_levels(rt->kind) && is_ready(rt, i)) level_move(&rt->lv, i, from, r->outstanding);
 }
 
 /* Hand q to replica r's local queue (the caller kicks r). */
@@ -221,15 +253,16 @@ void router_release(router *rt, replica *r, const sim_req *q)
 
 /* ---- the policies that look at every replica ---- */
 
-/* The replica with the least key; ties go to the first at or after rt->next. */
+/* The ready replica with the least key; ties go to the first at or after slot rt->next. */
 static uint32_t least_by(const router *rt, double (*key)(const router *, uint32_t))
 {
-    uint32_t best = rt->next;
-    double kb = key(rt, best);
-    for (uint32_t k = 1; k < rt->n; k++) {
+    uint32_t best = UINT32_MAX;
+    double kb = 0;
+    for (uint32_t k = 0; k < rt->n; k++) {
         uint32_t i = (rt->next + k) % rt->n;
+        if (!is_ready(rt, i)) continue;
         double v = key(rt, i);
-        if (v < kb) best = i, kb = v;
+        if (best == UINT32_MAX || v < kb) best = i, kb = v;
     }
     return best;
 }
@@ -238,10 +271,16 @@ static double key_tokens(const router *rt, uint32_t i) { return (double)rt->toke
 /* kv_utilization: the lowest KV use, then the fewest waiting, then the first at or after next */
 static uint32_t least_kv(const router *rt)
 {
-    uint32_t best = rt->next;
-    for (uint32_t k = 1; k < rt->n; k++) {
+    uint32_t best = UINT32_MAX;
+    for (uint32_t k = 0; k < rt->n; k++) {
         uint32_t i = (rt->next + k) % rt->n;
-        const scraped *a = &rt->seen[i], *b = &rt->seen[best];
+        if (!is_ready(rt, i)) continue;
+        const scraped *a = &rt->seen[i];
+        if (best == UINT32_MAX) {
+            best = i;
+            continue;
+        }
+        const scraped *b = &rt->seen[best];
         if (a->kv < b->kv || (a->kv == b->kv && a->waiting < b->waiting)) best = i;
     }
     return best;
@@ -268,11 +307,13 @@ static void score_all(router *rt, const wl_request *r, const uint64_t *blocks, i
 {
     uint32_t minq = UINT32_MAX, maxq = 0;
     if (rt->p.scrape_interval == 0) scrape_now(rt);
-    for (uint32_t i = 0; i < rt->n; i++) {
+    for (uint32_t k = 0; k < rt->nready; k++) {
+        uint32_t i = rt->ready[k];
         if (rt->seen[i].waiting < minq) minq = rt->seen[i].waiting;
         if (rt->seen[i].waiting > maxq) maxq = rt->seen[i].waiting;
     }
-    for (uint32_t i = 0; i < rt->n; i++) {
+    for (uint32_t k = 0; k < rt->nready; k++) {
+        uint32_t i = rt->ready[k];
         double q = maxq == minq ? 1 : (double)(maxq - rt->seen[i].waiting) / (double)(maxq - minq);
         rt->score[i] = rt->p.w_queue * q + rt->p.w_kv * (1 - rt->seen[i].kv);
     }
@@ -338,13 +379,18 @@ static session_slot *session_find(router *rt, uint64_t key)
 void router_route(router *rt, sim_req *q)
 {
     uint32_t n = rt->n, pick = 0;
+    if (rt->nready == 0 && rt->kind != SIM_ROUTER_CENTRAL_QUEUE) { /* held until a replica is ready */
+        fifo_push(&rt->held, q);
+        return;
+    }
     switch (rt->kind) {
     case SIM_ROUTER_ROUND_ROBIN:
-        pick = rt->next;
-        rt->next = (rt->next + 1) % n;
+        if (rt->next >= rt->nready) rt->next = 0;
+        pick = rt->ready[rt->next];
+        rt->next = (rt->next + 1) % rt->nready;
         break;
     case SIM_ROUTER_RANDOM:
-        pick = (uint32_t)gsl_rng_uniform_int(rt->rng, n);
+        pick = rt->ready[gsl_rng_uniform_int(rt->rng, rt->nready)];
         break;
     case SIM_ROUTER_LEAST_OUTSTANDING:
         pick = level_pick(&rt->lv, rt->next, n);
@@ -355,9 +401,14 @@ void router_route(router *rt, sim_req *q)
         rt->next = (pick + 1) % n;
         break;
     case SIM_ROUTER_POWER_OF_TWO: {
-        if (n == 1) break;
-        uint32_t a = (uint32_t)gsl_rng_uniform_int(rt->rng, n), b = (uint32_t)gsl_rng_uniform_int(rt->rng, n - 1);
+        uint32_t m = rt->nready;
+        if (m == 1) {
+            pick = rt->ready[0];
+            break;
+        }
+        uint32_t a = (uint32_t)gsl_rng_uniform_int(rt->rng, m), b = (uint32_t)gsl_rng_uniform_int(rt->rng, m - 1);
         if (b >= a) b++;
+        a = rt->ready[a], b = rt->ready[b];
         pick = rt->replicas[b]->outstanding < rt->replicas[a]->outstanding ? b : a;
         break;
     }
@@ -378,25 +429,25 @@ void router_route(router *rt, sim_req *q)
     case SIM_ROUTER_SESSION_AFFINITY: {
         uint64_t key = q->r.session ? q->r.session : q->r.prefix_key;
         session_slot *slot = key ? session_find(rt, key) : NULL;
-        if (slot && slot->key) {
+        if (slot && slot->key && is_ready(rt, slot->rep)) {
             pick = slot->rep;
             break;
         }
-        pick = level_pick(&rt->lv, rt->next, n);
+        pick = level_pick(&rt->lv, rt->next, n); /* new, or its replica is gone: pick again */
         rt->next = (pick + 1) % n;
         if (slot) {
+            rt->nsessions += !slot->key;
             slot->key = key;
             slot->rep = pick;
-            rt->nsessions++;
         }
         break;
     }
     case SIM_ROUTER_CENTRAL_QUEUE:
         if (rt->queue.n == 0) {
-            for (uint32_t k = 0; k < n; k++) {
-                uint32_t i = (rt->next + k) % n;
+            for (uint32_t k = 0; k < rt->nready; k++) {
+                uint32_t j = (rt->next + k) % rt->nready, i = rt->ready[j];
                 if (rt->replicas[i]->ops->free_slots(rt->replicas[i]) > 0) {
-                    rt->next = (i + 1) % n;
+                    rt->next = (j + 1) % rt->nready;
                     pick = i;
                     goto dispatch;
                 }
@@ -412,11 +463,40 @@ dispatch:
 
 void router_on_capacity(router *rt, replica *r)
 {
-    if (rt->kind != SIM_ROUTER_CENTRAL_QUEUE || rt->queue.n == 0) return;
+    if (rt->kind != SIM_ROUTER_CENTRAL_QUEUE || rt->queue.n == 0 || !is_ready(rt, local_index(rt, r))) return;
     uint32_t room = r->ops->free_slots(r);
     if (room == 0) return;
     while (room-- > 0 && rt->queue.n > 0) assign(rt, r, fifo_pop(&rt->queue));
     r->ops->kick(r);
 }
 
-uint32_t router_queued(const router *rt) { return (uint32_t)rt->queue.n; }
+uint32_t router_queued(const router *rt) { return (uint32_t)(rt->queue.n + rt->held.n); }
+
+uint32_t router_ready(const router *rt) { return rt->nready; }
+
+void router_set_ready(router *rt, replica *r, bool ready)
+{
+    uint32_t i = local_index(rt, r);
+    if (ready == is_ready(rt, i)) return;
+    if (ready) {
+        rt->pos[i] = rt->nready;
+        rt->ready[rt->nready++] = i;
+        if (uses_levels(rt->kind)) level_move(&rt->lv, i, UINT32_MAX, r->outstanding);
+        if (rt->seen) { /* what a scrape would show of a replica that just started */
+            rt->seen[i].waiting = r->ops->waiting(r);
+            rt->seen[i].kv = 0;
+        }
+        /* what waited for a replica goes now, in arrival order */
+        req_fifo held = rt->held;
+        rt->held = (req_fifo){0};
+        sim_req *q;
+        while ((q = fifo_pop(&held)) != NULL) router_route(rt, q);
+        router_on_capacity(rt, r);
+    } else {
+        uint32_t k = rt->pos[i], last = rt->ready[--rt->nready];
+        rt->ready[k] = last;
+        rt->pos[last] = k;
+        rt->pos[i] = UINT32_MAX;
+        if (uses_levels(rt->kind)) level_move(&rt->lv, i, r->outstanding, UINT32_MAX);
+    }
+}

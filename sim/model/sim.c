@@ -19,7 +19,8 @@ typedef struct source_slot {
 } source_slot;
 
 typedef struct deployment_rt {
-    replica **replicas;   /* into sim.replicas */
+    replica **replicas;   /* into sim.replicas: its slots (NULL until a slot first starts) */
+    uint32_t first, nslots; /* global index of slot 0, and how many */
     router *router;       /* where requests arrive (the prefill pool when disaggregated) */
     router *decode;       /* the decode pool of a disaggregated deployment, else NULL */
     fs_rng *service;      /* service demands, drawn in arrival order */
@@ -38,9 +39,10 @@ struct sim {
     uint64_t arrived, npending;  /* arrived; scheduled to arrive */
     bool capped;                 /* max_requests have arrived */
 
-    replica **replicas;
+    replica **replicas;   /* every slot of every deployment; NULL: never started */
     uint32_t nreplicas;
     deployment_rt dep[SIM_MAX_DEPLOYMENTS];
+    fleet *fleet;
 
     sim_req *free_reqs;   /* pool free list */
     sim_req *inflight;    /* doubly linked through prev/next_inflight */
@@ -201,6 +203,7 @@ static struct tenant_stats *tenant_of(sim *s, const sim_req *q)
 
 static void leave(sim *s, sim_req *q)
 {
+    if (q->entered) fleet_request_out(s->fleet, q->r.target);
     uint32_t i = q->source;
     source_slot *sl = &s->sources[i];
     sl->inflight--;
@@ -236,6 +239,14 @@ static fs_time draw_service(sim *s, uint32_t d)
     return fs_time_from_s(x);
 }
 
+/* An admitted request goes to its deployment's router. */
+static void enter(sim *s, sim_req *q)
+{
+    q->entered = true;
+    fleet_request_in(s->fleet, q->r.target);
+    router_route(s->dep[q->r.target].router, q);
+}
+
 static void on_arrival(void *ctx, void *obj, uint64_t arg)
 {
     (void)arg;
@@ -266,7 +277,7 @@ static void on_arrival(void *ctx, void *obj, uint64_t arg)
         s->npending = 0;
         for (uint32_t k = 0; k < s->nsources; k++) source_done(s, &s->sources[k]);
     }
-    if (admit(s, q)) router_route(s->dep[q->r.target].router, q); /* may finish q at once (refused) */
+    if (admit(s, q)) enter(s, q); /* may finish q at once (refused) */
     if (!sl->closed) pull(s, i);
 }
 
@@ -275,7 +286,7 @@ static void on_retry(void *ctx, void *obj, uint64_t arg)
     (void)arg;
     sim *s = ctx;
     sim_req *q = obj;
-    if (admit(s, q)) router_route(s->dep[q->r.target].router, q);
+    if (admit(s, q)) enter(s, q);
 }
 
 /* The tenant's token bucket takes the request, or it gets a 429: retried after backoff, or,
@@ -309,9 +320,18 @@ static bool admit(sim *s, sim_req *q)
 static router *router_of(sim *s, const replica *r)
 {
     deployment_rt *d = &s->dep[r->deployment];
-    return d->decode && r->index - d->replicas[0]->index >= s->cfg.deployments[r->deployment].llm.prefill_replicas
-               ? d->decode
-               : d->router;
+    return d->decode && r->index - d->first >= s->cfg.deployments[r->deployment].llm.prefill_replicas ? d->decode
+                                                                                                        : d->router;
+}
+
+/* Request q leaves replica r (done, refused, handed on): the router's books, then room for
+ * queued work, or the end of a draining replica. */
+static void release(sim *s, replica *r, const sim_req *q, bool capacity)
+{
+    router *rt = router_of(s, r);
+    router_release(rt, r, q);
+    if (capacity) router_on_capacity(rt, r);
+    if (r->outstanding == 0) fleet_replica_idle(s->fleet, r);
 }
 
 static void on_kv_arrived(void *ctx, void *obj, uint64_t arg)
@@ -326,8 +346,7 @@ void sim_handoff(struct sim *s, sim_req *q, fs_time t)
 {
     const sim_llm *l = &s->cfg.deployments[q->r.target].llm;
     replica *r = s->replicas[q->replica];
-    router_release(s->dep[r->deployment].router, r, q);
-    router_on_capacity(s->dep[r->deployment].router, r);
+    release(s, r, q, true);
     q->replica = SIM_NO_REPLICA;
     q->kv_tokens = q->r.input_tokens;
     double bytes = model_kv_bytes_per_token(l->model, l->tp, l->kv == ST_FP8 ? 1 : 2) * q->kv_tokens;
@@ -387,9 +406,7 @@ void sim_done(struct sim *s, sim_req *q, fs_time t)
     }
     emit_row(s, q, t);
     wl_complete(s->sources[q->source].src, &q->r, t);
-    replica *r = s->replicas[q->replica];
-    router_release(router_of(s, r), r, q);
-    router_on_capacity(router_of(s, r), r);
+    release(s, s->replicas[q->replica], q, true);
     leave(s, q);
 }
 
@@ -410,8 +427,45 @@ void sim_reject(struct sim *s, sim_req *q, fs_time t)
         if (s->sink.request(s->sink.ctx, &row, &e) != 0) fail(s, &e);
     }
     wl_complete(s->sources[q->source].src, &q->r, t);
-    if (q->replica != SIM_NO_REPLICA) router_release(router_of(s, s->replicas[q->replica]), s->replicas[q->replica], q);
+    if (q->replica != SIM_NO_REPLICA) release(s, s->replicas[q->replica], q, false);
     leave(s, q);
+}
+
+/* ---- services to the fleet ---- */
+
+fleet *sim_fleet(void *sim_ctx) { return ((sim *)sim_ctx)->fleet; }
+bool sim_active(const sim *s) { return !(s->sources_live == 0 && s->ninflight == 0 && s->npending == 0); }
+router *sim_dep_router(sim *s, uint32_t d) { return s->dep[d].router; }
+replica **sim_dep_replicas(sim *s, uint32_t d) { return s->dep[d].replicas; }
+uint32_t sim_dep_first(const sim *s, uint32_t d) { return s->dep[d].first; }
+
+replica *sim_make_replica(sim *s, uint32_t d, uint32_t k)
+{
+    const sim_deployment *dp = &s->cfg.deployments[d];
+    uint32_t np = dp->kind == SIM_KIND_LLM ? dp->llm.prefill_replicas : 0, idx = s->dep[d].first + k;
+    return dp->kind != SIM_KIND_LLM ? fixed_replica_new(s, dp, idx, d)
+                                    : llm_replica_new(s, dp, idx, d, np == 0 ? LLM_BOTH : k < np ? LLM_PREFILL : LLM_DECODE);
+}
+
+void sim_requeue(sim *s, req_fifo *lost, bool retry)
+{
+    sim_req *q;
+    while ((q = fifo_pop(lost)) != NULL) {
+        replica *r = s->replicas[q->replica];
+        router_release(router_of(s, r), r, q);
+        q->replica = SIM_NO_REPLICA;
+        if (retry) {
+            router_route(s->dep[q->r.target].router, q);
+            continue;
+        }
+        if (q->r.arrival >= s->cfg.warmup) { /* failed with its replica: unfinished, as the client sees it */
+            s->unfinished++;
+            tenant_of(s, q)->unfinished++;
+        }
+        emit_row(s, q, -1);
+        wl_complete(s->sources[q->source].src, &q->r, s->now);
+        leave(s, q);
+    }
 }
 
 /* ---- time series ---- */
@@ -439,6 +493,7 @@ static void on_sample(void *ctx, void *obj, uint64_t arg)
             waiting += router_queued(s->dep[d].router) + (s->dep[d].decode ? router_queued(s->dep[d].decode) : 0);
         for (uint32_t i = 0; i < s->nreplicas; i++) {
             replica *r = s->replicas[i];
+            if (!r) continue;
             uint32_t run = r->ops->running(r), wait = r->ops->waiting(r);
             uint64_t u, t;
             r->ops->kv_usage(r, &u, &t);
@@ -449,12 +504,27 @@ static void on_sample(void *ctx, void *obj, uint64_t arg)
             kv_total += t;
             if (s->cfg.per_replica_series) sample_replica(s, i, run, wait, u, t);
         }
-        double per_s = 1.0 / fs_time_to_s(s->cfg.sample_interval);
+        double per_s = 1.0 / fs_time_to_s(s->cfg.sample_interval), cost = 0;
+        fleet_count all = {0}, one;
+        for (uint32_t d = 0; d < s->cfg.ndeployments; d++) {
+            fleet_counts(s->fleet, d, &one);
+            all.desired += one.desired, all.starting += one.starting + one.pending, all.ready += one.ready;
+        }
+        uint32_t nodes = 0;
+        for (uint32_t x = 0; x < s->cfg.nfleet; x++) {
+            nodes += fleet_nodes_up(s->fleet, x);
+            cost += fleet_billed_gpu_s(s->fleet, x, s->now) / 3600 * s->cfg.fleet[x].price_per_hour;
+        }
         const struct { const char *name; double v; } pts[] = {
             {"waiting", (double)waiting},
             {"running", (double)running},
             {"busy_replicas", (double)busy},
-            {"busy_fraction", s->nreplicas ? (double)busy / s->nreplicas : 0},
+            {"busy_fraction", all.ready ? (double)busy / all.ready : 0},
+            {"replicas_ready", (double)all.ready},
+            {"replicas_starting", (double)all.starting},
+            {"replicas_desired", (double)all.desired},
+            {"nodes", (double)nodes},
+            {"cost", cost},
             {"arrival_rate", (double)s->interval_arrivals * per_s},
             {"completion_rate", (double)s->interval_done * per_s},
             {"kv_usage", kv_total ? 100.0 * (double)kv_used / (double)kv_total : 0},
@@ -488,24 +558,30 @@ sim *sim_new(const sim_config *cfg, wl_source **sources, uint32_t nsources, cons
     for (uint32_t k = 0; k < cfg->admission.nlimits; k++) s->bucket[k] = cfg->admission.limits[k].burst; /* full */
     for (uint32_t i = 0; i < nsources; i++) s->sources[i].src = sources[i];
 
-    for (uint32_t d = 0; d < cfg->ndeployments; d++) s->nreplicas += cfg->deployments[d].replicas;
+    fleet_normalize(&s->cfg);
+    cfg = &s->cfg;
+    for (uint32_t d = 0; d < cfg->ndeployments; d++) {
+        s->dep[d].first = s->nreplicas;
+        s->dep[d].nslots = fleet_slots(cfg, d);
+        s->nreplicas += s->dep[d].nslots;
+    }
     s->replicas = fs_xcalloc(s->nreplicas ? s->nreplicas : 1, sizeof *s->replicas);
-    uint32_t idx = 0;
     for (uint32_t d = 0; d < cfg->ndeployments; d++) {
         const sim_deployment *dp = &cfg->deployments[d];
-        s->dep[d].replicas = &s->replicas[idx];
+        deployment_rt *dr = &s->dep[d];
+        dr->replicas = &s->replicas[dr->first];
         uint32_t np = dp->kind == SIM_KIND_LLM ? dp->llm.prefill_replicas : 0;
-        for (uint32_t k = 0; k < dp->replicas; k++, idx++)
-            s->replicas[idx] = dp->kind != SIM_KIND_LLM ? fixed_replica_new(s, dp, idx, d)
-                               : llm_replica_new(s, dp, idx, d, np == 0 ? LLM_BOTH : k < np ? LLM_PREFILL : LLM_DECODE);
+        for (uint32_t k = 0; k < dp->replicas; k++) dr->replicas[k] = sim_make_replica(s, d, k);
         s->any_llm |= dp->kind == SIM_KIND_LLM;
-        s->dep[d].router = router_new(dp->router, &dp->routing, s->dep[d].replicas, np ? np : dp->replicas,
-                                      fs_rng_new(cfg->seed, FS_STREAM_ROUTING, d));
+        /* a disaggregated deployment never scales: its slots are its replicas */
+        dr->router = router_new(dp->router, &dp->routing, s, dr->replicas, dr->first, np ? np : dr->nslots,
+                                np ? np : dp->replicas, fs_rng_new(cfg->seed, FS_STREAM_ROUTING, d));
         if (np)
-            s->dep[d].decode = router_new(dp->router, &dp->routing, s->dep[d].replicas + np, dp->replicas - np,
-                                          fs_rng_new(cfg->seed, FS_STREAM_ROUTING, SIM_MAX_DEPLOYMENTS + d));
-        s->dep[d].service = fs_rng_new(cfg->seed, FS_STREAM_SERVICE, d);
+            dr->decode = router_new(dp->router, &dp->routing, s, dr->replicas + np, dr->first + np, dp->replicas - np,
+                                    dp->replicas - np, fs_rng_new(cfg->seed, FS_STREAM_ROUTING, SIM_MAX_DEPLOYMENTS + d));
+        dr->service = fs_rng_new(cfg->seed, FS_STREAM_SERVICE, d);
     }
+    s->fleet = fleet_new(s, &s->cfg);
     fs_sample_init(&s->ttft);
     fs_sample_init(&s->e2e);
     fs_sample_init(&s->queue);
@@ -524,8 +600,10 @@ void sim_free(sim *s)
         router_free(s->dep[d].decode);
         fs_rng_free(s->dep[d].service);
     }
-    for (uint32_t i = 0; i < s->nreplicas; i++) s->replicas[i]->ops->free(s->replicas[i]);
+    for (uint32_t i = 0; i < s->nreplicas; i++)
+        if (s->replicas[i]) s->replicas[i]->ops->free(s->replicas[i]);
     free(s->replicas);
+    fleet_free(s->fleet);
     while (s->inflight) req_release(s, s->inflight);
     for (sim_req *q = s->free_reqs, *n; q; q = n) {
         n = q->next;
@@ -689,6 +767,7 @@ void sim_metrics(sim *s, fs_metrics *m)
     double busy_gpu_s = 0, prefill_s = 0, llm_busy_s = 0;
     for (uint32_t i = 0; i < s->nreplicas; i++) {
         const replica *r = s->replicas[i];
+        if (!r) continue;
         const sim_deployment *d = &c->deployments[r->deployment];
         double gpus = d->gpu_share > 0 ? d->gpu_share : d->gpus_per_replica;
         busy += r->busy_ns;
@@ -699,17 +778,31 @@ void sim_metrics(sim *s, fs_metrics *m)
         }
     }
     double span = fs_time_to_s(s->end);
+    /* replica time: from placement (or the start) to stop (or the end), per deployment */
+    double replica_s = 0, llm_held = 0;
+    for (uint32_t d = 0; d < c->ndeployments; d++) {
+        const sim_deployment *dp = &c->deployments[d];
+        double held = fleet_held_gpu_s(s->fleet, d, s->end);
+        replica_s += held / (dp->gpu_share > 0 ? dp->gpu_share : dp->gpus_per_replica);
+        if (dp->kind == SIM_KIND_LLM) llm_held += held * c->fleet[dp->gpu].price_per_hour;
+    }
     fs_metrics_add(m, "replica_utilization", "value",
-                   s->nreplicas && span > 0 ? 100.0 * fs_time_to_s(busy) / (span * s->nreplicas) : NAN, "%");
-    /* billing follows provisioned GPUs for the whole run, busy or not */
+                   replica_s > 0 ? 100.0 * fs_time_to_s(busy) / replica_s : NAN, "%");
+    /* billing follows provisioned nodes, from when each was asked for to its removal, busy or not */
     double gpu_hours = 0, cost = 0;
     for (uint32_t f = 0; f < c->nfleet; f++) {
-        double h = (double)c->fleet[f].count * span / 3600.0;
+        double h = fleet_billed_gpu_s(s->fleet, f, s->end) / 3600.0;
         gpu_hours += h;
         cost += h * c->fleet[f].price_per_hour;
+        uint32_t same = 0; /* by GPU type: pools of one type add up */
+        for (uint32_t g = 0; g < f; g++) same += strcmp(c->fleet[g].gpu, c->fleet[f].gpu) == 0;
+        if (same) continue;
+        for (uint32_t g = f + 1; g < c->nfleet; g++)
+            if (strcmp(c->fleet[g].gpu, c->fleet[f].gpu) == 0) h += fleet_billed_gpu_s(s->fleet, g, s->end) / 3600.0;
         fs_metrics_add(m, "gpu_hours_by_type", c->fleet[f].gpu, h, "GPU-h");
     }
     tenant_metrics(s, m);
+    fleet_metrics(s->fleet, m);
     if (c->nodes > 0) {
         fs_metrics_add(m, "placement", "nodes", c->nodes, "nodes");
         fs_metrics_add(m, "placement", "nodes_used", c->nodes_used, "nodes");
@@ -727,17 +820,9 @@ void sim_metrics(sim *s, fs_metrics *m)
     double idle = gpu_hours > 0 ? 1 - busy_gpu_s / 3600.0 / gpu_hours : NAN;
     fs_metrics_add(m, "idle_capacity_cost", "value", idle >= 0 ? cost * idle : 0, "USD");
     if (s->any_llm && llm_busy_s > 0) {
-        /* input vs output tokens of llm deployments: their GPUs' share of the window's cost,
-         * split by prefill vs decode GPU time */
-        double llm_price = 0, all_price = 0;
-        for (uint32_t f = 0; f < c->nfleet; f++) all_price += c->fleet[f].count * c->fleet[f].price_per_hour;
-        for (uint32_t d = 0; d < c->ndeployments; d++) {
-            const sim_deployment *dp = &c->deployments[d];
-            if (dp->kind == SIM_KIND_LLM)
-                llm_price += dp->replicas * (dp->gpu_share > 0 ? dp->gpu_share : dp->gpus_per_replica) *
-                             c->fleet[dp->gpu].price_per_hour;
-        }
-        double llm_cost = all_price > 0 ? window_cost * llm_price / all_price : 0, pre = prefill_s / llm_busy_s;
+        /* input vs output tokens of llm deployments: the share of the window's cost that their
+         * replicas held GPUs for, split by prefill vs decode GPU time */
+        double llm_cost = cost > 0 ? window_cost * (llm_held / 3600.0) / cost : 0, pre = prefill_s / llm_busy_s;
         fs_metrics_add(m, "cost_per_1m_input_tokens", "value",
                        s->llm_in_tokens ? llm_cost * pre * 1e6 / (double)s->llm_in_tokens : NAN, "USD");
         fs_metrics_add(m, "cost_per_1m_output_tokens", "value",
@@ -746,3 +831,4 @@ void sim_metrics(sim *s, fs_metrics *m)
 }
 
 const fs_sample *sim_queue_delays(const sim *s) { return &s->queue; }
+

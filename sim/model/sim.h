@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "autoscale.h"
 #include "catalog.h"
 #include "fs_error.h"
 #include "fs_time.h"
@@ -70,6 +71,17 @@ typedef struct sim_llm {
     double compute_share, bandwidth_share;
 } sim_llm;
 
+/* Autoscaling of a deployment's replicas (autoscale.h holds the controllers' rules). */
+enum sim_scaler { SIM_SCALE_NONE, SIM_SCALE_HPA, SIM_SCALE_KPA };
+typedef struct sim_autoscale {
+    enum sim_scaler kind;
+    hpa_config hpa;           /* SIM_SCALE_HPA: metric, target, bounds, behaviors, sync period */
+    kpa_config kpa;           /* SIM_SCALE_KPA */
+    fs_time scrape_interval;  /* the HPA's metrics are scraped this often (it sees the last scrape) */
+} sim_autoscale;
+
+#define SIM_MAX_FLEET 16
+
 typedef struct sim_deployment {
     char name[SIM_NAME_MAX];
     char model[SIM_NAME_MAX];
@@ -88,13 +100,40 @@ typedef struct sim_deployment {
     sim_router_params routing;
     double gpu_share;         /* GPUs a replica holds, for billing, when not whole: a MIG instance's
                                  compute slices / 7; 0: gpus_per_replica */
+    /* Node pools the replicas may go to, in order of preference (pools[0] == gpu); all of one
+     * GPU type. `replicas` start ready at time 0; more start (cold) when an autoscaler asks or a
+     * replica is lost. */
+    uint32_t pools[SIM_MAX_FLEET];
+    uint32_t npools;
+    sim_autoscale autoscale;
+    /* Cold start, after the node is ready and the image pulled: the container starts, the
+     * weights load (weight_bytes / the pool's storage_bw), the engine warms up (CUDA graphs,
+     * profiling runs); then the replica takes requests. */
+    fs_time container_start, warmup;
+    double weight_bytes;
 } sim_deployment;
 
+/* A node pool: nodes of one GPU type, billed per GPU-hour from the moment a node is asked for
+ * until it is removed, as clouds bill. A pool whose node count may move (min_nodes < max_nodes)
+ * grows when replicas cannot be placed and sheds nodes left empty for unneeded_time, as Cluster
+ * Autoscaler does; otherwise it keeps the nodes it starts with. */
 typedef struct sim_fleet_entry {
     char gpu[SIM_NAME_MAX];   /* canonical catalog name */
-    uint32_t count;
+    char name[SIM_NAME_MAX];  /* the pool's name (deployments' "pools"); default the GPU type */
+    uint32_t region;          /* 1-based index into the scenario's region names; 0: none given */
+    uint32_t count;           /* GPUs provisioned at the start */
     uint32_t gpus_per_node;   /* the GPUs come in nodes of this many (the last may have fewer) */
+    uint32_t min_nodes, max_nodes; /* both the starting node count unless given */
     double price_per_hour;    /* USD per GPU-hour */
+    bool spot;                /* spot capacity: reclaimed with a notice */
+    double reclaims_per_hour; /* spot: reclaims per node-hour (exponential gaps) */
+    fs_time reclaim_notice;   /* spot: warning before a node goes (replicas drain meanwhile) */
+    double mtbf_hours;        /* node failures: mean hours between failures per node; 0: none */
+    fs_time mttr;             /* a failed node serves again this long after it failed */
+    fs_time provision;        /* a new node is ready this long after it was asked for */
+    fs_time image_pull;       /* the first replica of a deployment on a node pulls its image */
+    double storage_bw;        /* bytes/s at which a node loads a replica's weights */
+    fs_time unneeded_time;    /* an empty node goes after this long (min_nodes kept) */
 } sim_fleet_entry;
 
 #define SIM_MAX_DEPLOYMENTS 32
@@ -113,7 +152,6 @@ typedef struct sim_admission {
     fs_time backoff;
     double backoff_multiplier;
 } sim_admission;
-#define SIM_MAX_FLEET 16
 
 typedef struct sim_config {
     uint64_t seed;
@@ -125,9 +163,11 @@ typedef struct sim_config {
     bool per_replica_series;  /* also sample each replica (names like "replica[3].kv_usage") */
     fs_time slo_ttft, slo_tpot, slo_e2e; /* 0 when not set */
     sim_admission admission;
+    bool failure_retry;       /* requests on a replica that is lost start over elsewhere (else fail) */
     /* where the replicas went (whole-GPU fleet entries): nodes in the fleet and holding a
      * replica, and GPUs left free on nodes that hold some (stranded for a replica of the
      * widest tensor-parallel size when fewer than it) */
+    int placement_policy;     /* enum pl_policy (placement.h): where replicas go, at the start and later */
     uint32_t nodes, nodes_used;
     uint32_t gpus_free_on_used, gpus_stranded;
     uint32_t ndeployments, nfleet;
@@ -181,5 +221,6 @@ void sim_metrics(sim *s, fs_metrics *out);
 /* Measured samples for validation tests: queueing delay (ms) of each measured finished request,
  * in order of completion. Valid until sim_free. */
 const fs_sample *sim_queue_delays(const sim *s);
+
 
 #endif

@@ -24,6 +24,7 @@ typedef struct sim_req {
     fs_time last_token;
     bool arrived;              /* else scheduled to arrive */
     bool throttled;            /* given up after 429s */
+    bool entered;              /* admitted to its deployment (counted in the KPA's concurrency) */
     uint32_t attempts;         /* 429s received so far */
     uint64_t seq;              /* arrival number in the run (0, 1, ...): the id of its stored row */
     uint64_t *chain_buf;       /* r.chain's storage, kept with the object when it is reused */
@@ -65,7 +66,8 @@ static inline sim_req *fifo_pop(req_fifo *f)
  *   kick        start whatever the replica can start now (after one or more submits);
  *   free_slots  how many more requests it would start at once if they were queued now
  *               (a central queue hands that many over, then kicks);
- *   waiting / running   for time series.
+ *   waiting / running   for time series;
+ *   evict       a lost replica gives back what it holds (see below).
  * The replica reports progress through sim_first_token() and sim_done().
  */
 typedef struct replica replica;
@@ -77,6 +79,9 @@ typedef struct replica_ops {
     uint32_t (*running)(const replica *r);
     /* KV blocks in use and in all (0 and 0 for models without a KV cache), at the current time */
     void (*kv_usage)(replica *r, uint64_t *used, uint64_t *total);
+    /* The replica is lost or restarts cold: every request it holds is appended to `out`, and it
+     * is left empty and idle as a new one (caches cleared). */
+    void (*evict)(replica *r, req_fifo *out);
     void (*free)(replica *r);
 } replica_ops;
 
@@ -95,16 +100,24 @@ replica *fixed_replica_new(struct sim *s, const sim_deployment *d, uint32_t inde
 enum llm_role { LLM_BOTH, LLM_PREFILL, LLM_DECODE };
 replica *llm_replica_new(struct sim *s, const sim_deployment *d, uint32_t index, uint32_t dep, enum llm_role role);
 
-/* Routers, one per deployment. */
+/* Routers, one per deployment (two when disaggregated). A router serves the n replica slots at
+ * `replicas` (global indexes first .. first + n - 1; a slot's replica object may be NULL until it
+ * first starts); the first `nready` are ready at the start. */
 typedef struct router router;
-router *router_new(enum sim_router kind, const sim_router_params *p, replica **replicas, uint32_t n, fs_rng *rng);
+router *router_new(enum sim_router kind, const sim_router_params *p, struct sim *s, replica **replicas,
+                   uint32_t first, uint32_t n, uint32_t nready, fs_rng *rng);
 void router_free(router *rt);
 void router_route(router *rt, sim_req *q);
 /* Request q, routed to r, left it (done, refused or handed on). */
 void router_release(router *rt, replica *r, const sim_req *q);
 /* A replica of this router finished work and may have room: let it pull queued requests. */
 void router_on_capacity(router *rt, replica *r);
-uint32_t router_queued(const router *rt);
+uint32_t router_queued(const router *rt);  /* in its central queue or held for want of a ready replica */
+/* Replicas come and go: only ready ones are routed to. A replica made ready takes the requests
+ * held meanwhile (routed in arrival order); one made not ready keeps what it has (the caller
+ * drains or evicts it). All are ready at router_new. */
+void router_set_ready(router *rt, replica *r, bool ready);
+uint32_t router_ready(const router *rt);
 
 /* Called by replicas. */
 evq *sim_queue(struct sim *s);
@@ -120,5 +133,40 @@ void sim_itl_run(struct sim *s, const decode_run *r, int32_t j, uint64_t weight)
 void sim_handoff(struct sim *s, sim_req *q, fs_time t);
 /* A stable 64-bit identity of a request, for its private KV block hashes. */
 uint64_t sim_req_uid(const sim_req *q);
+
+/* ---- the fleet (fleet.c): node pools, replica life cycles, autoscalers, faults ---- */
+typedef struct fleet fleet;
+typedef struct fleet_count { int32_t desired, pending, starting, ready, draining; } fleet_count;
+
+/* Fill what a config made without the scenario loader leaves out (tests, replays): one node of
+ * `count` GPUs per entry when gpus_per_node is 0, a fixed node count, a deployment's pool. */
+void fleet_normalize(sim_config *cfg);
+/* Replica slots a deployment needs: its replicas, or room to scale and replace them. */
+uint32_t fleet_slots(const sim_config *cfg, uint32_t d);
+bool fleet_has_faults(const sim_config *cfg, uint32_t d);
+/* After sim.c has made the slots, routers and starting replicas: pools, placement, timers. */
+fleet *fleet_new(struct sim *s, const sim_config *cfg);
+void fleet_free(fleet *f);
+/* A replica's last request left (a draining one then stops). */
+void fleet_replica_idle(fleet *f, replica *r);
+/* A request of deployment d enters (routed or held) and leaves (KPA's concurrency). */
+void fleet_request_in(fleet *f, uint32_t d);
+void fleet_request_out(fleet *f, uint32_t d);
+/* GPU-seconds billed by pool x up to `end`, and held by deployment d's replicas. */
+double fleet_billed_gpu_s(const fleet *f, uint32_t x, fs_time end);
+double fleet_held_gpu_s(const fleet *f, uint32_t d, fs_time end);
+void fleet_counts(const fleet *f, uint32_t d, fleet_count *out);
+uint32_t fleet_nodes_up(const fleet *f, uint32_t x);
+void fleet_metrics(fleet *f, fs_metrics *m);
+
+/* sim.c's services to the fleet. */
+fleet *sim_fleet(void *sim_ctx);            /* from an event's ctx */
+bool sim_active(const struct sim *s);       /* requests may still arrive or are in flight */
+router *sim_dep_router(struct sim *s, uint32_t d);
+replica **sim_dep_replicas(struct sim *s, uint32_t d);
+uint32_t sim_dep_first(const struct sim *s, uint32_t d); /* global index of its slot 0 */
+replica *sim_make_replica(struct sim *s, uint32_t d, uint32_t k);
+/* Requests a lost replica held (already out of it): routed again from the start, or failed. */
+void sim_requeue(struct sim *s, req_fifo *lost, bool retry);
 
 #endif
