@@ -182,10 +182,86 @@ static void test_failures_retry_or_fail(void)
     fs_metrics_fini(&b);
 }
 
+/* One model in two regions (one 1-s replica each, 50 ms apart); four requests from region 1,
+ * 100 ms apart. */
+static sim *two_regions(enum sim_region_policy policy, uint32_t allowed, rows *r)
+{
+    sim_config c = one_deployment_config("L4");
+    c.nfleet = 2;
+    c.fleet[1] = c.fleet[0];
+    c.ndeployments = 2;
+    c.regions.policy = policy;
+    c.regions.spill_load = 2;
+    c.regions.latency[1][2] = c.regions.latency[2][1] = S(0.05);
+    c.regions.allowed[1] = allowed;
+    for (uint32_t k = 0; k < 2; k++) {
+        sim_fleet_entry *fe = &c.fleet[k];
+        snprintf(fe->name, sizeof fe->name, "pool%u", k);
+        fe->region = k + 1;
+        fe->count = fe->gpus_per_node = 1;
+        sim_deployment *d = &c.deployments[k];
+        snprintf(d->name, sizeof d->name, "m-%u", k);
+        snprintf(d->model, sizeof d->model, "m");
+        d->gpu = k;
+        d->replicas = d->gpus_per_replica = 1;
+        d->service = SIM_SERVICE_CONSTANT;
+        d->service_mean_s = 1.0;
+        d->max_batch = 1;
+        d->router = SIM_ROUTER_LEAST_OUTSTANDING;
+    }
+    wl_request reqs[4];
+    for (int i = 0; i < 4; i++)
+        reqs[i] = (wl_request){.arrival = S(0.1 * i), .input_tokens = 10, .output_tokens = 1, .region = 1};
+    return run_capture(&c, wl_list_open(reqs, 4), r);
+}
+
+static void test_regions(void)
+{
+    rows r = {0};
+    /* local: all four in region 1, one after the other */
+    sim *s = two_regions(SIM_REGION_LOCAL, 0, &r);
+    CHECK_INT(r.n, 4);
+    for (size_t i = 0; i < r.n; i++) CHECK_INT(r.v[i].done, S(i + 1));
+    sim_free(s);
+    /* spillover at 2 in flight per replica: the third and fourth go to region 2, 50 ms away, and
+     * the client sees their answers 50 ms later again: done at 0.2 + 0.05 + 1 + 0.05 = 1.3 s and
+     * (queued behind it) 2.3 s */
+    r.n = 0;
+    s = two_regions(SIM_REGION_SPILLOVER, 0, &r);
+    const fs_time want[] = {S(1), S(2), S(1.3), S(2.3)};
+    for (size_t i = 0; i < r.n; i++) {
+        CHECK_INT(r.v[i].done, want[r.v[i].id]);
+        CHECK_INT(r.v[i].deployment, r.v[i].id < 2 ? 0 : 1);
+    }
+    fs_metrics m = {0};
+    sim_metrics(s, &m);
+    CHECK_NEAR(metric(&m, "region_remote", "value"), 2, 0);
+    CHECK_NEAR(metric(&m, "ttft", "max"), 2300 - 300, 1e-9);
+    fs_metrics_fini(&m);
+    sim_free(s);
+    /* residency: region 1's requests may be served only in region 2 */
+    r.n = 0;
+    s = two_regions(SIM_REGION_LOCAL, 1u << 2, &r);
+    for (size_t i = 0; i < r.n; i++) CHECK_INT(r.v[i].deployment, 1);
+    sim_free(s);
+    /* ... or only in region 3, where nothing serves the model: refused */
+    r.n = 0;
+    s = two_regions(SIM_REGION_LOCAL, 1u << 3, &r);
+    m = (fs_metrics){0};
+    sim_metrics(s, &m);
+    CHECK_NEAR(metric(&m, "residency_refused", "value"), 4, 0);
+    CHECK_NEAR(metric(&m, "completed", "value"), 0, 0);
+    for (size_t i = 0; i < r.n; i++) CHECK(r.v[i].rejected);
+    fs_metrics_fini(&m);
+    sim_free(s);
+    free(r.v);
+}
+
 int main(void)
 {
     RUN(test_hpa_scale_up_cold_start);
     RUN(test_kpa_from_zero_holds_requests);
     RUN(test_failures_retry_or_fail);
+    RUN(test_regions);
     return DONE();
 }

@@ -870,11 +870,87 @@ static int load_deployments(jv_ctx *c, scenario *sc, json_t *root)
 
 static const char *const root_keys[] = {"name", "description", "seed", "duration", "requests", "warmup",
                                         "drain_timeout", "catalogs", "fleet", "deployments", "workload", "router",
-                                        "placement", "admission", "failures", "slo", "output", NULL};
+                                        "placement", "admission", "regions", "failures", "slo", "output", NULL};
 static const char *const failure_keys[] = {"retry", NULL};
 static const char *const placement_keys[] = {"policy", NULL};
 static const char *const admission_keys[] = {"rate_limits", "retries", "backoff_ms", "backoff_multiplier", NULL};
 static const char *const limit_keys[] = {"rps", "burst", NULL};
+
+static const char *const region_keys[] = {"policy", "spill_load", "latency_ms", "default_latency_ms", "residency", NULL};
+static const char *const region_policies[] = {"local", "spillover", "least_loaded", NULL};
+
+/* A region's index by name (interned: pools, sources and trace rows name the same regions). */
+static int region_index(jv_ctx *c, scenario *sc, const char *path, const char *name, uint32_t *out)
+{
+    *out = scenario_intern(sc, 1, name, strlen(name));
+    if (*out > SIM_MAX_REGIONS)
+        return fs_error_at(c->err, c->file, path, "expected at most %d regions in a scenario, got a region \"%s\" "
+                           "beyond them", SIM_MAX_REGIONS, name);
+    return 0;
+}
+
+/* "regions": where requests with a region are served (sim.h sim_regions). Absent: where their
+ * source sends them. */
+static int load_regions(jv_ctx *c, json_t *root, scenario *sc)
+{
+    sim_regions *rg = &sc->cfg.regions;
+    json_t *o = json_object_get(root, "regions"), *lat = NULL, *res = NULL, *v;
+    if (!o) return 0;
+    const char *policy;
+    double def_ms;
+    if (!json_is_object(o)) return jv_bad(c, "regions", "an object", o);
+    if (jv_check_keys(c, o, "regions", region_keys) ||
+        jv_get_str(c, o, "regions", "policy", false, "local", region_policies, &policy) ||
+        jv_get_num(c, o, "regions", "spill_load", false, 8, 0, true, 1e9, &rg->spill_load) ||
+        jv_get_num(c, o, "regions", "default_latency_ms", false, 50, 0, false, 1e6, &def_ms) ||
+        jv_get_obj(c, o, "regions", "latency_ms", false, &lat) || jv_get_obj(c, o, "regions", "residency", false, &res))
+        return -1;
+    rg->policy = (enum sim_region_policy)(SIM_REGION_LOCAL + jv_choice_index(region_policies, policy));
+    fs_time def = (fs_time)llround(def_ms * 1e6);
+    for (uint32_t a = 1; a <= SIM_MAX_REGIONS; a++)
+        for (uint32_t b = 1; b <= SIM_MAX_REGIONS; b++) rg->latency[a][b] = a == b ? 0 : def;
+    /* "latency_ms": {"a": {"b": ms}}: both ways unless b -> a is given too */
+    bool given[SIM_MAX_REGIONS + 1][SIM_MAX_REGIONS + 1] = {{false}};
+    const char *from, *to;
+    json_object_foreach(lat, from, v) {
+        char p[JV_PATH_MAX];
+        jv_join(p, "regions.latency_ms", from);
+        uint32_t a, b;
+        if (region_index(c, sc, p, from, &a)) return -1;
+        if (!json_is_object(v)) return jv_bad(c, p, "an object of region: milliseconds", v);
+        json_t *ms;
+        json_object_foreach(v, to, ms) {
+            char pk[JV_PATH_MAX];
+            jv_join(pk, p, to);
+            if (region_index(c, sc, pk, to, &b)) return -1;
+            if (!json_is_number(ms) || json_number_value(ms) < 0 || json_number_value(ms) > 1e6)
+                return jv_bad(c, pk, "milliseconds in 0..1e6", ms);
+            if (a == b && json_number_value(ms) != 0) return jv_bad(c, pk, "0 within one region", ms);
+            fs_time t = (fs_time)llround(json_number_value(ms) * 1e6);
+            rg->latency[a][b] = t;
+            given[a][b] = true;
+            if (!given[b][a]) rg->latency[b][a] = t;
+        }
+    }
+    /* "residency": {"eu-west": ["eu-west", "eu-central"]}: where requests from a region may be served */
+    json_object_foreach(res, from, v) {
+        char p[JV_PATH_MAX];
+        jv_join(p, "regions.residency", from);
+        uint32_t a, b;
+        if (region_index(c, sc, p, from, &a)) return -1;
+        if (!json_is_array(v) || json_array_size(v) == 0) return jv_bad(c, p, "a non-empty array of region names", v);
+        size_t i;
+        json_t *name;
+        json_array_foreach(v, i, name) {
+            char pi[JV_PATH_MAX];
+            jv_join_index(pi, p, i);
+            if (!json_is_string(name)) return jv_bad(c, pi, "a region name", name);
+            if (region_index(c, sc, pi, json_string_value(name), &b)) return -1;
+            rg->allowed[a] |= UINT32_C(1) << b;
+        }
+    }
+    return 0;
+}
 
 /* "admission": per-tenant rate limits (token buckets) and the clients' retries after a 429. */
 static int load_admission(jv_ctx *c, json_t *root, scenario *sc)
@@ -1080,7 +1156,8 @@ static int validate(jv_ctx *c, json_t *root, const scenario_opts *opts, scenario
     }
 
     if (load_catalogs(c, root, opts, sc) || load_fleet(c, sc, root) || load_deployments(c, sc, root) ||
-        place_replicas(c, root, sc) || scenario_load_workload(c, root, opts, sc) || load_admission(c, root, sc))
+        place_replicas(c, root, sc) || scenario_load_workload(c, root, opts, sc) || load_admission(c, root, sc) ||
+        load_regions(c, root, sc))
         return -1;
     json_t *fl = NULL; /* what happens to the requests of a replica that is lost */
     if (jv_get_obj(c, root, "", "failures", false, &fl) || jv_check_keys(c, fl, "failures", failure_keys) ||

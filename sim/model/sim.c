@@ -19,6 +19,9 @@ typedef struct source_slot {
 } source_slot;
 
 typedef struct deployment_rt {
+    uint32_t same_model;  /* bit e: deployment e serves the same model (itself included) */
+    uint32_t region;      /* its first pool's region; 0: none */
+    uint64_t inflight;    /* its requests entered and not yet left */
     replica **replicas;   /* into sim.replicas: its slots (NULL until a slot first starts) */
     uint32_t first, nslots; /* global index of slot 0, and how many */
     router *router;       /* where requests arrive (the prefill pool when disaggregated) */
@@ -60,6 +63,7 @@ struct sim {
     double bucket[SIM_MAX_LIMITS];
     fs_time refilled[SIM_MAX_LIMITS];
     uint64_t rate_limited, throttled_dropped;
+    uint64_t remote, residency_refused; /* served in another region than their own; no allowed region */
     /* per tenant (index 0: requests without one), measured requests */
     struct tenant_stats {
         uint64_t arrived, completed, good, unfinished, rejected, rate_limited;
@@ -133,8 +137,8 @@ static void emit_row(sim *s, const sim_req *q, fs_time done)
     if (!s->sink.request) return;
     sim_request_row row = {
         .id = q->seq, .deployment = q->r.target, .replica = q->replica,
-        .arrival = q->r.arrival, .start = q->start, .first_token = q->first_token,
-        .done = done, .input_tokens = q->r.input_tokens, .output_tokens = q->r.output_tokens,
+        .arrival = q->r.arrival, .start = q->start, .first_token = q->first_token < 0 ? -1 : q->first_token + q->back,
+        .done = done < 0 ? -1 : done + q->back, .input_tokens = q->r.input_tokens, .output_tokens = q->r.output_tokens,
         .preemptions = q->preemptions, .cached_tokens = q->cached_tokens,
         .finished = done >= 0, .measured = q->r.arrival >= s->cfg.warmup,
     };
@@ -203,7 +207,10 @@ static struct tenant_stats *tenant_of(sim *s, const sim_req *q)
 
 static void leave(sim *s, sim_req *q)
 {
-    if (q->entered) fleet_request_out(s->fleet, q->r.target);
+    if (q->entered) {
+        fleet_request_out(s->fleet, q->r.target);
+        s->dep[q->r.target].inflight--;
+    }
     uint32_t i = q->source;
     source_slot *sl = &s->sources[i];
     sl->inflight--;
@@ -239,12 +246,72 @@ static fs_time draw_service(sim *s, uint32_t d)
     return fs_time_from_s(x);
 }
 
-/* An admitted request goes to its deployment's router. */
+/* Requests in flight per ready replica (infinite with none ready). */
+static double dep_load(const sim *s, uint32_t d)
+{
+    uint32_t ready = router_ready(s->dep[d].router);
+    return ready ? (double)s->dep[d].inflight / ready : HUGE_VAL;
+}
+
+/* The deployment that serves q by the region policy (sim.h), or -1 when no allowed region has one. */
+static int32_t pick_region(const sim *s, const sim_req *q)
+{
+    const sim_regions *rg = &s->cfg.regions;
+    uint32_t from = q->r.region, allowed = rg->allowed[from], group = s->dep[q->r.target].same_model;
+    int32_t local = -1, best = -1;
+    double best_load = 0;
+    fs_time best_lat = 0;
+    for (uint32_t d = 0; d < s->cfg.ndeployments; d++) {
+        if (!((group >> d) & 1)) continue;
+        uint32_t reg = s->dep[d].region;
+        if (allowed && !((allowed >> reg) & 1)) continue; /* a deployment without a region: never under residency */
+        if (reg == from && local < 0) local = (int32_t)d;
+        double load = dep_load(s, d);
+        fs_time lat = rg->latency[from][reg];
+        bool better;
+        if (best < 0) better = true;
+        else if (rg->policy == SIM_REGION_LOCAL) better = lat < best_lat || (lat == best_lat && load < best_load);
+        else better = load < best_load || (load == best_load && lat < best_lat);
+        if (better) best = (int32_t)d, best_load = load, best_lat = lat;
+    }
+    if (local >= 0 && (rg->policy == SIM_REGION_LOCAL ||
+                       (rg->policy == SIM_REGION_SPILLOVER && dep_load(s, (uint32_t)local) < rg->spill_load)))
+        return local;
+    return best;
+}
+
+static void on_remote(void *ctx, void *obj, uint64_t arg)
+{
+    (void)arg;
+    sim *s = ctx;
+    sim_req *q = obj;
+    router_route(s->dep[q->r.target].router, q);
+}
+
+/* An admitted request goes to its deployment's router: the one its region policy picks, after
+ * the trip there when that is in another region. */
 static void enter(sim *s, sim_req *q)
 {
+    fs_time trip = 0;
+    if (s->cfg.regions.policy != SIM_REGION_NONE && q->r.region > 0 && q->r.region <= SIM_MAX_REGIONS) {
+        int32_t d = pick_region(s, q);
+        if (d < 0) {
+            q->refused_region = true;
+            sim_reject(s, q, s->now);
+            return;
+        }
+        q->r.target = (uint32_t)d;
+        if (s->dep[d].region != q->r.region) {
+            trip = s->cfg.regions.latency[q->r.region][s->dep[d].region];
+            q->back = trip;
+            s->remote += q->r.arrival >= s->cfg.warmup;
+        }
+    }
     q->entered = true;
+    s->dep[q->r.target].inflight++;
     fleet_request_in(s->fleet, q->r.target);
-    router_route(s->dep[q->r.target].router, q);
+    if (trip > 0) evq_push(s->q, s->now + trip, on_remote, q, 0);
+    else router_route(s->dep[q->r.target].router, q);
 }
 
 static void on_arrival(void *ctx, void *obj, uint64_t arg)
@@ -378,8 +445,8 @@ void sim_done(struct sim *s, sim_req *q, fs_time t)
 {
     const sim_config *c = &s->cfg;
     s->interval_done++;
-    if (q->r.arrival >= c->warmup) {
-        fs_time ttft = q->first_token - q->r.arrival, e2e = t - q->r.arrival;
+    if (q->r.arrival >= c->warmup) { /* as the client sees them: the response's trip back included */
+        fs_time ttft = q->first_token + q->back - q->r.arrival, e2e = t + q->back - q->r.arrival;
         double tpot = q->r.output_tokens > 1 ? (double)(e2e - ttft) / (q->r.output_tokens - 1) : 0;
         s->completed++;
         s->in_tokens += (uint64_t)q->r.input_tokens;
@@ -405,16 +472,17 @@ void sim_done(struct sim *s, sim_req *q, fs_time t)
         ts->e2e_ms += fs_time_to_ms(e2e);
     }
     emit_row(s, q, t);
-    wl_complete(s->sources[q->source].src, &q->r, t);
+    wl_complete(s->sources[q->source].src, &q->r, t + q->back);
     release(s, s->replicas[q->replica], q, true);
     leave(s, q);
 }
 
 void sim_reject(struct sim *s, sim_req *q, fs_time t)
 {
-    if (q->r.arrival >= s->cfg.warmup) { /* refused by an engine, or given up after 429s */
-        s->rejected += !q->throttled;
+    if (q->r.arrival >= s->cfg.warmup) { /* refused by an engine or for residency, or given up after 429s */
+        s->rejected += !q->throttled && !q->refused_region;
         s->throttled_dropped += q->throttled;
+        s->residency_refused += q->refused_region;
         tenant_of(s, q)->rejected++;
     }
     if (s->sink.request) {
@@ -580,6 +648,10 @@ sim *sim_new(const sim_config *cfg, wl_source **sources, uint32_t nsources, cons
             dr->decode = router_new(dp->router, &dp->routing, s, dr->replicas + np, dr->first + np, dp->replicas - np,
                                     dp->replicas - np, fs_rng_new(cfg->seed, FS_STREAM_ROUTING, SIM_MAX_DEPLOYMENTS + d));
         dr->service = fs_rng_new(cfg->seed, FS_STREAM_SERVICE, d);
+        dr->region = cfg->fleet[dp->pools[0]].region;
+        for (uint32_t e = 0; e < cfg->ndeployments; e++)
+            if (strcmp(cfg->deployments[e].model, dp->model) == 0 && cfg->deployments[e].kind == dp->kind)
+                dr->same_model |= UINT32_C(1) << e;
     }
     s->fleet = fleet_new(s, &s->cfg);
     fs_sample_init(&s->ttft);
@@ -757,7 +829,11 @@ void sim_metrics(sim *s, fs_metrics *m)
     }
     summarize_copy(&s->queue, &sm);
     fs_metrics_add_summary(m, "queue", &sm, "ms");
-    uint64_t judged = s->completed + s->unfinished + s->rejected + s->throttled_dropped;
+    if (c->regions.policy != SIM_REGION_NONE) {
+        fs_metrics_add(m, "region_remote", "value", (double)s->remote, "requests");
+        fs_metrics_add(m, "residency_refused", "value", (double)s->residency_refused, "requests");
+    }
+    uint64_t judged = s->completed + s->unfinished + s->rejected + s->throttled_dropped + s->residency_refused;
     fs_metrics_add(m, "slo_attainment", "value", judged ? 100.0 * (double)s->good / (double)judged : NAN, "%");
     fs_metrics_add(m, "request_goodput", "value", (double)s->good / window, "req/s");
 

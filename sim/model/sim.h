@@ -137,6 +137,24 @@ typedef struct sim_fleet_entry {
 } sim_fleet_entry;
 
 #define SIM_MAX_DEPLOYMENTS 32
+#define SIM_MAX_REGIONS 16
+
+/* Which region serves a request. Requests and pools carry regions (1-based indexes into the
+ * scenario's names); a deployment is in its first pool's region. A request with a region may go
+ * to any deployment serving the same model in a region its residency allows; across regions it
+ * pays a one-way latency on the way there and again on the way back (in TTFT and E2E). */
+enum sim_region_policy {
+    SIM_REGION_NONE,          /* requests go where their source sends them */
+    SIM_REGION_LOCAL,         /* the request's own region when allowed and present, else the nearest */
+    SIM_REGION_SPILLOVER,     /* local until its load reaches spill_load, then the least loaded allowed */
+    SIM_REGION_LEAST_LOADED   /* the least loaded allowed deployment, wherever it is */
+};
+typedef struct sim_regions {
+    enum sim_region_policy policy;
+    double spill_load;        /* requests in flight per ready replica */
+    uint32_t allowed[SIM_MAX_REGIONS + 1]; /* by request region: bit k = region k may serve it; 0: any */
+    fs_time latency[SIM_MAX_REGIONS + 1][SIM_MAX_REGIONS + 1]; /* one way, by (request, serving) region */
+} sim_regions;
 #define SIM_MAX_LIMITS 64
 
 /* Admission: per-tenant token buckets in front of the routers. A request over its tenant's rate
@@ -163,6 +181,7 @@ typedef struct sim_config {
     bool per_replica_series;  /* also sample each replica (names like "replica[3].kv_usage") */
     fs_time slo_ttft, slo_tpot, slo_e2e; /* 0 when not set */
     sim_admission admission;
+    sim_regions regions;
     bool failure_retry;       /* requests on a replica that is lost start over elsewhere (else fail) */
     /* where the replicas went (whole-GPU fleet entries): nodes in the fleet and holding a
      * replica, and GPUs left free on nodes that hold some (stranded for a replica of the

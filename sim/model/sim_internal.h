@@ -25,6 +25,8 @@ typedef struct sim_req {
     bool arrived;              /* else scheduled to arrive */
     bool throttled;            /* given up after 429s */
     bool entered;              /* admitted to its deployment (counted in the KPA's concurrency) */
+    bool refused_region;       /* no region its residency allows serves its model */
+    fs_time back;              /* the response's trip back from another region */
     uint32_t attempts;         /* 429s received so far */
     uint64_t seq;              /* arrival number in the run (0, 1, ...): the id of its stored row */
     uint64_t *chain_buf;       /* r.chain's storage, kept with the object when it is reused */
