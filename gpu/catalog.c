@@ -1,5 +1,7 @@
 #include "catalog.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +33,10 @@ struct catalog {
  * chosen on the A100 profile's decode-attention rows, leaving out the rows copied into tests/
  * (held-out median error 18%); a calibration of the GPU at hand replaces them. */
 static const gpu_perf default_perf = {
-    .gemm_eff = 0.92, .gemm_m_half = 64, .mem_eff = 0.80, .attn_eff = 0.50,
-    .attn_us = 14.0, .attn_seq_us = 0.1, .attn_sm_share = 0.5,
-    .kernel_us = 3.0, .allreduce_us = 8.0, .cpu_step_us = 1500, .cpu_seq_us = 10,
+    .gemm_eff = 0.92, .gemm_m_half = 64, .gemm_n_half = 0, .gemm_k_half = 0, .mem_eff = 0.80, .attn_eff = 0.50,
+    .attn_pad = 0, .attn_prefill_us = 0, .attn_query_us = 0, .attn_mem_eff = 0, .attn_us = 14.0, .attn_seq_us = 0.1,
+    .attn_unit_us = 0, .attn_sm_share = 0.5, .attn_split_mha = true,
+    .kernel_us = 3.0, .allreduce_us = 8.0, .link_eff = 1.0, .cpu_step_us = 1500, .cpu_seq_us = 10,
 };
 
 static bool names_match(const char *name, const char *aliases, const char *query)
@@ -124,9 +127,10 @@ static int get_name(jv_ctx *jc, json_t *o, const char *path, char *out, size_t s
 static const char *const gpu_keys[] = {"name", "aliases", "memory_bytes", "mem_bw_gbs", "bf16_tflops", "fp8_tflops",
                                        "int8_tops", "tdp_w", "idle_w", "sm_count", "nvlink_gbs", "pcie_gbs", "mig",
                                        "price_per_hour", "price_source", "price_date", "perf", NULL};
-static const char *const perf_keys[] = {"gemm_eff", "gemm_m_half", "mem_eff", "attn_eff", "attn_us", "attn_seq_us",
-                                        "attn_sm_share", "kernel_us", "allreduce_us", "cpu_step_us", "cpu_seq_us",
-                                        NULL};
+static const char *const perf_keys[] = {"gemm_eff", "gemm_m_half", "gemm_n_half", "gemm_k_half", "mem_eff",
+                                        "attn_eff", "attn_pad", "attn_prefill_us", "attn_query_us", "attn_mem_eff", "attn_us",
+                                        "attn_seq_us", "attn_unit_us", "attn_sm_share", "attn_split_mha",
+                                        "kernel_us", "allreduce_us", "link_eff", "cpu_step_us", "cpu_seq_us", NULL};
 
 static int load_perf(jv_ctx *jc, json_t *o, const char *path, gpu_perf *out)
 {
@@ -137,13 +141,22 @@ static int load_perf(jv_ctx *jc, json_t *o, const char *path, gpu_perf *out)
     if (jv_get_obj(jc, o, path, "perf", false, &p) || jv_check_keys(jc, p, pp, perf_keys)) return -1;
     return jv_get_num(jc, p, pp, "gemm_eff", false, out->gemm_eff, 0, true, 1, &out->gemm_eff) ||
            jv_get_num(jc, p, pp, "gemm_m_half", false, out->gemm_m_half, 0, false, 1e6, &out->gemm_m_half) ||
+           jv_get_num(jc, p, pp, "gemm_n_half", false, out->gemm_n_half, 0, false, 1e6, &out->gemm_n_half) ||
+           jv_get_num(jc, p, pp, "gemm_k_half", false, out->gemm_k_half, 0, false, 1e6, &out->gemm_k_half) ||
            jv_get_num(jc, p, pp, "mem_eff", false, out->mem_eff, 0, true, 1, &out->mem_eff) ||
            jv_get_num(jc, p, pp, "attn_eff", false, out->attn_eff, 0, true, 1, &out->attn_eff) ||
+           jv_get_num(jc, p, pp, "attn_pad", false, out->attn_pad, 0, false, 1e5, &out->attn_pad) ||
+           jv_get_num(jc, p, pp, "attn_prefill_us", false, out->attn_prefill_us, 0, false, 1e6, &out->attn_prefill_us) ||
+           jv_get_num(jc, p, pp, "attn_query_us", false, out->attn_query_us, 0, false, 1e6, &out->attn_query_us) ||
+           jv_get_num(jc, p, pp, "attn_mem_eff", false, out->attn_mem_eff, 0, false, 1, &out->attn_mem_eff) ||
            jv_get_num(jc, p, pp, "attn_us", false, out->attn_us, 0, false, 1e6, &out->attn_us) ||
            jv_get_num(jc, p, pp, "attn_seq_us", false, out->attn_seq_us, 0, false, 1e6, &out->attn_seq_us) ||
+           jv_get_num(jc, p, pp, "attn_unit_us", false, out->attn_unit_us, 0, false, 1e6, &out->attn_unit_us) ||
            jv_get_num(jc, p, pp, "attn_sm_share", false, out->attn_sm_share, 0, true, 1e3, &out->attn_sm_share) ||
+           jv_get_bool(jc, p, pp, "attn_split_mha", out->attn_split_mha, &out->attn_split_mha) ||
            jv_get_num(jc, p, pp, "kernel_us", false, out->kernel_us, 0, false, 1e6, &out->kernel_us) ||
            jv_get_num(jc, p, pp, "allreduce_us", false, out->allreduce_us, 0, false, 1e6, &out->allreduce_us) ||
+           jv_get_num(jc, p, pp, "link_eff", false, out->link_eff, 0, true, 1, &out->link_eff) ||
            jv_get_num(jc, p, pp, "cpu_step_us", false, out->cpu_step_us, 0, false, 1e7, &out->cpu_step_us) ||
            jv_get_num(jc, p, pp, "cpu_seq_us", false, out->cpu_seq_us, 0, false, 1e6, &out->cpu_seq_us)
                ? -1
@@ -312,6 +325,8 @@ catalog *catalog_new(fs_error *err)
     return c;
 }
 
+catalog *catalog_new_empty(void) { return fs_xcalloc(1, sizeof(catalog)); }
+
 int catalog_add_file(catalog *c, const char *path, fs_error *err)
 {
     json_error_t je;
@@ -322,6 +337,81 @@ int catalog_add_file(catalog *c, const char *path, fs_error *err)
     }
     int rc = add_doc(c, root, path, err);
     json_decref(root);
+    return rc;
+}
+
+/* ---- writing ---- */
+
+static json_t *gpu_json(const gpu_spec *g)
+{
+    json_t *o = json_object(), *perf = json_object();
+    json_object_set_new(o, "name", json_string(g->name));
+    if (g->aliases[0]) {
+        json_t *a = json_array();
+        for (const char *p = g->aliases; *p;) {
+            const char *comma = strchr(p, ',');
+            size_t len = comma ? (size_t)(comma - p) : strlen(p);
+            json_array_append_new(a, json_stringn(p, len));
+            p = comma ? comma + 1 : p + len;
+        }
+        json_object_set_new(o, "aliases", a);
+    }
+    bool whole = g->memory_bytes == floor(g->memory_bytes) && g->memory_bytes < 9007199254740992.0; /* 2^53 */
+    json_object_set_new(o, "memory_bytes", whole ? json_integer((json_int_t)g->memory_bytes) : json_real(g->memory_bytes));
+    json_object_set_new(o, "mem_bw_gbs", json_real(g->mem_bw / 1e9));
+    json_object_set_new(o, "bf16_tflops", json_real(g->bf16_flops / 1e12));
+    json_object_set_new(o, "fp8_tflops", json_real(g->fp8_flops / 1e12));
+    json_object_set_new(o, "int8_tops", json_real(g->int8_ops / 1e12));
+    json_object_set_new(o, "tdp_w", json_real(g->tdp_w));
+    json_object_set_new(o, "idle_w", json_real(g->idle_w));
+    json_object_set_new(o, "sm_count", json_integer(g->sm_count));
+    json_object_set_new(o, "nvlink_gbs", json_real(g->nvlink_bw / 1e9));
+    json_object_set_new(o, "pcie_gbs", json_real(g->pcie_bw / 1e9));
+    json_object_set_new(o, "mig", json_boolean(g->mig));
+    json_object_set_new(o, "price_per_hour", json_real(g->price_per_hour));
+    if (g->price_source[0]) json_object_set_new(o, "price_source", json_string(g->price_source));
+    if (g->price_date[0]) json_object_set_new(o, "price_date", json_string(g->price_date));
+    const gpu_perf *p = &g->perf;
+    const struct { const char *key; double v; } nums[] = {
+        {"gemm_eff", p->gemm_eff}, {"gemm_m_half", p->gemm_m_half}, {"gemm_n_half", p->gemm_n_half},
+        {"gemm_k_half", p->gemm_k_half}, {"mem_eff", p->mem_eff}, {"attn_eff", p->attn_eff},
+        {"attn_pad", p->attn_pad}, {"attn_prefill_us", p->attn_prefill_us}, {"attn_query_us", p->attn_query_us},
+        {"attn_mem_eff", p->attn_mem_eff}, {"attn_us", p->attn_us}, {"attn_seq_us", p->attn_seq_us}, {"attn_unit_us", p->attn_unit_us},
+        {"attn_sm_share", p->attn_sm_share}, {"kernel_us", p->kernel_us}, {"allreduce_us", p->allreduce_us},
+        {"link_eff", p->link_eff}, {"cpu_step_us", p->cpu_step_us}, {"cpu_seq_us", p->cpu_seq_us},
+    };
+    for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) json_object_set_new(perf, nums[i].key, json_real(nums[i].v));
+    json_object_set_new(perf, "attn_split_mha", json_boolean(p->attn_split_mha));
+    json_object_set_new(o, "perf", perf);
+    return o;
+}
+
+int catalog_write_gpus(const char *path, const gpu_spec *const *gpus, size_t n, const char *comment, fs_error *err)
+{
+    json_t *root = json_object(), *arr = json_array();
+    if (comment && comment[0]) json_object_set_new(root, "_comment", json_string(comment));
+    for (size_t i = 0; i < n; i++) json_array_append_new(arr, gpu_json(gpus[i]));
+    json_object_set_new(root, "gpus", arr);
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    json_decref(root);
+    if (!text) fs_oom(0);
+    size_t len = strlen(path) + 8;
+    char *tmp = fs_xmalloc(len);
+    snprintf(tmp, len, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    int rc = 0;
+    if (!f) {
+        rc = fs_error_set(err, path, 0, 0, "cannot write: %s", strerror(errno));
+    } else {
+        bool bad = fputs(text, f) == EOF || fputc('\n', f) == EOF;
+        if (fclose(f) != 0) bad = true;
+        if (bad || rename(tmp, path) != 0) {
+            rc = fs_error_set(err, path, 0, 0, "cannot write: %s", strerror(errno));
+            remove(tmp);
+        }
+    }
+    free(tmp);
+    free(text);
     return rc;
 }
 

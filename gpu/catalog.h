@@ -25,14 +25,26 @@
 typedef struct gpu_perf {
     double gemm_eff;      /* fraction of peak tensor FLOP/s that large GEMMs reach */
     double gemm_m_half;   /* GEMM rows (tokens) at which half of gemm_eff is reached */
+    double gemm_n_half;   /* likewise for the GEMM's output columns n (0: no such loss) */
+    double gemm_k_half;   /* likewise for its inner size k: short K loops (0: no such loss) */
     double mem_eff;       /* fraction of memory bandwidth that streaming kernels reach */
     double attn_eff;      /* fraction of peak FLOP/s that prefill (flash) attention reaches */
+    double attn_pad;      /* prefill attention works on query blocks: each chunk's queries count
+                             as this many more (0: exact causal pairs) */
+    double attn_prefill_us; /* fixed cost per prefill-attention call, besides kernel_us */
+    double attn_query_us; /* prefill attention: SM time per query token and head */
+    double attn_mem_eff;  /* fraction of memory bandwidth that attention's KV and query traffic
+                             reaches (decode: with enough work units); 0: mem_eff */
     double attn_us;       /* fixed cost per decode-attention call (split-KV kernel and combine) */
     double attn_seq_us;   /* plus this much per sequence in the call (block tables, scheduling) */
+    double attn_unit_us;  /* SM time per sequence and KV head (a work unit's start and end),
+                             overlapping the KV reads */
     double attn_sm_share; /* work units (sequence x KV head x KV split) per SM that saturate
                              memory bandwidth; fewer units reach proportionally less */
+    bool attn_split_mha;  /* decode splits the KV of models without grouped heads too */
     double kernel_us;     /* fixed cost per kernel: launch, ramp-up and tail */
     double allreduce_us;  /* fixed latency per tensor-parallel all-reduce */
+    double link_eff;      /* fraction of the link bandwidth that all-reduce reaches */
     double cpu_step_us;   /* CPU time per engine iteration: scheduling, input preparation */
     double cpu_seq_us;    /* plus this much per sequence in the batch */
 } gpu_perf;
@@ -70,10 +82,17 @@ typedef struct catalog catalog;
 
 /* The shipped catalog. Returns NULL only if the embedded data is broken (a build bug). */
 catalog *catalog_new(fs_error *err);
+/* A catalog with nothing in it, to read a user file on its own. */
+catalog *catalog_new_empty(void);
 void catalog_free(catalog *c);
 
 /* Add (or replace) entries from a user file. On error nothing is added. */
 int catalog_add_file(catalog *c, const char *path, fs_error *err);
+
+/* Write GPU entries as a catalog file, {"_comment": comment, "gpus": [...]}, with every perf
+ * parameter spelled out, that catalog_add_file reads back (numbers to 10 significant digits).
+ * The file is written whole or not at all (a temporary file renamed over `path`). */
+int catalog_write_gpus(const char *path, const gpu_spec *const *gpus, size_t n, const char *comment, fs_error *err);
 
 const gpu_spec *catalog_gpu(const catalog *c, const char *name);
 const model_spec *catalog_model(const catalog *c, const char *name);

@@ -57,48 +57,73 @@ static double stream(const st_model *m, double bytes)
     return bytes / (m->bw * m->cfg.gpu->perf.mem_eff) + kernel_s(m);
 }
 
-static double roofline(const st_model *m, double flops, double peak, double eff, double bytes)
+static double roofline_at(const st_model *m, double flops, double peak, double eff, double bytes, double mem_eff)
 {
-    double c = flops / (peak * eff), b = bytes / (m->bw * m->cfg.gpu->perf.mem_eff);
+    double c = flops / (peak * eff), b = bytes / (m->bw * mem_eff);
     return (c > b ? c : b) + kernel_s(m);
 }
 
-static double gemm_eff(const st_model *m, double rows)
+static double roofline(const st_model *m, double flops, double peak, double eff, double bytes)
+{
+    return roofline_at(m, flops, peak, eff, bytes, m->cfg.gpu->perf.mem_eff);
+}
+
+/* The bandwidth efficiency of attention's KV and query traffic. */
+static double attn_mem_eff(const gpu_perf *p) { return p->attn_mem_eff > 0 ? p->attn_mem_eff : p->mem_eff; }
+
+/* GEMM efficiency against the shape: a saturating curve in each of m, n and k (a half-size of 0
+ * leaves that dimension out). */
+static double gemm_eff(const st_model *m, double rows, double n, double k)
 {
     const gpu_perf *p = &m->cfg.gpu->perf;
-    return p->gemm_eff * rows / (rows + p->gemm_m_half);
+    return p->gemm_eff * rows / (rows + p->gemm_m_half) * n / (n + p->gemm_n_half) * k / (k + p->gemm_k_half);
 }
 
 double st_gemm(const st_model *m, double rows, double n, double k)
 {
     if (rows <= 0) return 0;
     double bytes = n * k * m->w_bytes + (rows * k + rows * n) * ACT_BYTES;
-    return roofline(m, 2 * rows * n * k, m->peak, gemm_eff(m, rows), bytes);
+    return roofline(m, 2 * rows * n * k, m->peak, gemm_eff(m, rows, n, k), bytes);
 }
+
+double st_elementwise(const st_model *m, double bytes) { return stream(m, bytes); }
 
 double st_allreduce(const st_model *m, double bytes)
 {
     int tp = m->cfg.tp;
     if (tp <= 1) return 0;
-    return 2.0 * (tp - 1) / tp * bytes / m->link_bw + m->cfg.gpu->perf.allreduce_us * 1e-6;
+    const gpu_perf *p = &m->cfg.gpu->perf;
+    return 2.0 * (tp - 1) / tp * bytes / (m->link_bw * p->link_eff) + p->allreduce_us * 1e-6;
 }
 
-/* Attention over `pairs` query-key pairs reading `kv_tokens` of KV and `q_tokens` queries, for
- * heads/kv_heads/head_dim per GPU. */
-static double attention(const st_model *m, double pairs, double kv_tokens, double q_tokens, double heads,
-                        double kv_heads, double head_dim)
+/* Prefill attention over `chunks` chunks: `pairs` causal query-key pairs, `kv_tokens` of KV read
+ * (each chunk's earlier context and itself) and `q_tokens` queries, for heads/kv_heads/head_dim
+ * per GPU. The kernel works on blocks of queries: padding each chunk's c queries to c + P (P =
+ * attn_pad) adds P (o + c) + P (P + 1) / 2 pairs to a chunk after o earlier tokens, so P x
+ * kv_tokens + chunks x P (P + 1) / 2 in all. On top of the roofline: a fixed cost per call
+ * (attn_prefill_us) and one per query token and head, spread over the SMs (attn_query_us). */
+static double attention(const st_model *m, double chunks, double pairs, double kv_tokens, double q_tokens,
+                        double heads, double kv_heads, double head_dim)
 {
+    const gpu_perf *p = &m->cfg.gpu->perf;
+    pairs += p->attn_pad * kv_tokens + chunks * p->attn_pad * (p->attn_pad + 1) / 2;
     double flops = 4 * heads * head_dim * pairs;
     double bytes = kv_tokens * 2 * kv_heads * head_dim * m->kv_bytes + q_tokens * 2 * heads * head_dim * ACT_BYTES;
-    return roofline(m, flops, m->attn_peak, m->cfg.gpu->perf.attn_eff, bytes);
+    return roofline_at(m, flops, m->attn_peak, p->attn_eff, bytes, attn_mem_eff(p)) +
+           (p->attn_prefill_us + p->attn_query_us * q_tokens * heads / m->sms) * 1e-6;
 }
 
 /* Decode attention (flash-decoding): each sequence's KV is split into chunks of up to 512 tokens
  * (at most 32 splits, vLLM's limit under CUDA graphs), one work unit per sequence, KV head and
- * split. Bandwidth needs attn_sm_share units per SM to saturate; fewer reach proportionally less.
- * A fixed cost per call and per sequence covers the split-combine kernel and block tables. */
+ * split. Without attn_split_mha, a model whose heads are not grouped (as many KV heads as query
+ * heads per GPU) is never split, as FlashAttention 2 splits the KV only when it folds a group of
+ * query heads into one work unit. Bandwidth needs attn_sm_share units per SM to saturate; fewer
+ * reach proportionally less. A fixed cost per call and per sequence covers the split-combine
+ * kernel and block tables. The SMs' side of the roofline is the FLOPs plus each sequence and KV
+ * head's start and end (attn_unit_us of SM time, spread over the SMs), which overlap the memory
+ * traffic rather than add to it. */
 #define ATTN_SPLIT_TOKENS 512.0
-#define ATTN_MAX_SPLITS 32.0
+#define ATTN_NO_SPLIT (INT64_MAX / 64) /* per_split when never split: 32 x it cannot overflow */
 
 /* The constants of one decode-attention call over `batch` sequences (heads, KV heads and head
  * size per GPU), so that a call over a total context ctx costs attn_eval(a, ctx). The split count
@@ -106,19 +131,21 @@ static double attention(const st_model *m, double pairs, double kv_tokens, doubl
 /* attn_consts (declared in steptime.h): kc, compute seconds per context token; kb1 and kb0,
  * memory seconds per context token and for the queries and outputs; per_split, context tokens
  * per split over the whole batch (batch x split size); per, work units per SM and split (the
- * bandwidth share with k splits is min(1, k x per)); call, fixed seconds per call. */
+ * bandwidth share with k splits is min(1, k x per)); call, fixed seconds per call; unit, the
+ * SM-side seconds of the work units, beside the compute. */
 
 static void attn_prepare(const st_model *m, double batch, double heads, double kv_heads, double head_dim,
                          attn_consts *a)
 {
     const gpu_perf *p = &m->cfg.gpu->perf;
-    double bw = m->bw * p->mem_eff;
+    double bw = m->bw * attn_mem_eff(p);
     a->kc = 4 * heads * head_dim / (m->attn_peak * p->attn_eff);
     a->kb1 = 2 * kv_heads * head_dim * m->kv_bytes / bw;
     a->kb0 = batch * 2 * heads * head_dim * ACT_BYTES / bw;
-    a->per_split = (int64_t)(batch * ATTN_SPLIT_TOKENS);
+    a->per_split = p->attn_split_mha || heads != kv_heads ? (int64_t)(batch * ATTN_SPLIT_TOKENS) : ATTN_NO_SPLIT;
     a->per = batch * kv_heads / (m->sms * p->attn_sm_share);
     a->call = (p->attn_us + p->attn_seq_us * batch) * 1e-6;
+    a->unit = p->attn_unit_us * batch * kv_heads / m->sms * 1e-6;
 }
 
 /* 1 / the bandwidth share reached with k splits per sequence (k < 1 counts as 1). */
@@ -132,7 +159,7 @@ static double inv_share(const attn_consts *a, int64_t k)
 static double attn_eval(const attn_consts *a, double ctx)
 {
     double inv = inv_share(a, st_splits(a, (int64_t)ctx));
-    double c = ctx * a->kc, b = (ctx * a->kb1 + a->kb0) * inv;
+    double c = ctx * a->kc + a->unit, b = (ctx * a->kb1 + a->kb0) * inv;
     return (c > b ? c : b) + a->call;
 }
 
@@ -144,10 +171,11 @@ double st_attention_decode_op(const st_model *m, double batch, double ctx, doubl
     return attn_eval(&a, batch * ctx);
 }
 
-double st_attention_prefill_op(const st_model *m, double batch, double len, double heads, double kv_heads,
-                               double head_dim)
+double st_attention_prefill_op(const st_model *m, double batch, double len, double past, double heads,
+                               double kv_heads, double head_dim)
 {
-    return attention(m, batch * len * (len + 1) / 2, batch * len, batch * len, heads, kv_heads, head_dim);
+    return attention(m, batch, batch * (len * past + len * (len + 1) / 2), batch * (past + len), batch * len, heads,
+                     kv_heads, head_dim);
 }
 
 /* The MoE feed-forward of one layer for `tokens` tokens: a router GEMM, then grouped expert
@@ -162,8 +190,8 @@ static double moe(const st_model *m, double tokens)
     double up_flops = 2 * tokens * k * h * 2 * f, down_flops = 2 * tokens * k * f * h;
     double up_bytes = touched * 2 * f * h * m->w_bytes + tokens * k * (h + 2 * f) * ACT_BYTES;
     double down_bytes = touched * f * h * m->w_bytes + tokens * k * (f + h) * ACT_BYTES;
-    t += roofline(m, up_flops, m->peak, gemm_eff(m, rows), up_bytes);
-    t += roofline(m, down_flops, m->peak, gemm_eff(m, rows), down_bytes);
+    t += roofline(m, up_flops, m->peak, gemm_eff(m, rows, 2 * f, h), up_bytes);
+    t += roofline(m, down_flops, m->peak, gemm_eff(m, rows, h, f), down_bytes);
     return t;
 }
 
@@ -190,8 +218,8 @@ double st_step_fixed(const st_model *m, const st_batch *b)
     }
     layer += st_allreduce(m, T * h * ACT_BYTES);
     if (b->prefill_tokens > 0)
-        layer += attention(m, b->prefill_pairs, b->prefill_kv, b->prefill_tokens, m->q_heads, m->kv_heads,
-                           m->head_dim);
+        layer += attention(m, b->seqs - b->decodes, b->prefill_pairs, b->prefill_kv, b->prefill_tokens, m->q_heads,
+                           m->kv_heads, m->head_dim);
     double t = m->layers * layer;
     t += stream(m, T * h * 2 * ACT_BYTES);           /* embedding lookup */
     t += stream(m, T * h * 2 * ACT_BYTES);           /* final norm */
@@ -233,7 +261,7 @@ int st_lines(const st_prepared *p, int64_t splits, st_line out[3])
     if (p->decodes > 0) {
         const attn_consts *a = &p->attn;
         double inv = inv_share(a, splits);
-        out[n++] = (st_line){to_fx(p->fixed + p->layers * a->call + cpu_add), to_fx(p->layers * a->kc)};
+        out[n++] = (st_line){to_fx(p->fixed + p->layers * (a->call + a->unit) + cpu_add), to_fx(p->layers * a->kc)};
         out[n++] = (st_line){to_fx(p->fixed + p->layers * (a->kb0 * inv + a->call) + cpu_add),
                              to_fx(p->layers * a->kb1 * inv)};
     } else {

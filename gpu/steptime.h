@@ -11,7 +11,9 @@
  *     max(FLOPs / (peak x compute efficiency), bytes / (bandwidth x memory efficiency)) + fixed
  *
  * with the efficiencies and fixed costs taken from the GPU entry (gpu_perf). GEMM efficiency is a
- * curve in the number of rows m: gemm_eff x m / (m + gemm_m_half). With CUDA graphs the token
+ * curve in the shape: gemm_eff x m / (m + gemm_m_half) x n / (n + gemm_n_half) x k / (k +
+ * gemm_k_half), m the rows (tokens). Prefill attention counts causal query-key pairs with each
+ * chunk's queries padded by attn_pad (the kernel's query blocks). With CUDA graphs the token
  * count is padded up to the next capture size (vLLM's list: 1, 2, 4, 8, 16, ... 256, 272, ...),
  * as vLLM pads it. CPU scheduling time per iteration overlaps the GPU step with async scheduling
  * (the step is max(GPU, CPU)), else it adds.
@@ -87,7 +89,7 @@ typedef struct st_prepared {
     struct attn_consts {          /* decode attention per layer (see steptime.c) */
         double kc, kb1, kb0, per;
         int64_t per_split;
-        double call;
+        double call, unit;
     } attn;
 } st_prepared;
 
@@ -139,12 +141,16 @@ int64_t st_step_fx(const st_prepared *p, int64_t ctx);
 fs_time st_step(const st_model *m, const st_batch *b);
 double st_step_fixed(const st_model *m, const st_batch *b); /* GPU seconds, all but decode attention */
 
-/* Single operators on raw shapes (for validating against measured kernels). Seconds. */
+/* Single operators on raw shapes (for validating against measured kernels and calibrating).
+ * Seconds. Decode: `batch` sequences of ctx KV tokens each (the new token included). Prefill:
+ * `batch` chunks of len tokens, each after `past` earlier tokens. Elementwise: a kernel moving
+ * `bytes` (read plus written). All-reduce: `bytes` per rank over the config's tp ranks. */
 double st_gemm(const st_model *m, double rows, double n, double k);
 double st_attention_decode_op(const st_model *m, double batch, double ctx, double heads, double kv_heads,
                               double head_dim);
-double st_attention_prefill_op(const st_model *m, double batch, double len, double heads, double kv_heads,
-                               double head_dim);
+double st_attention_prefill_op(const st_model *m, double batch, double len, double past, double heads,
+                               double kv_heads, double head_dim);
+double st_elementwise(const st_model *m, double bytes);
 double st_allreduce(const st_model *m, double bytes);
 
 /* Weight bytes per GPU of a model at a dtype and TP degree. */

@@ -29,6 +29,11 @@ static const char usage_main[] =
     "  inspect TRACE    summarise a request trace: counts, rate, burstiness, lengths, prefix reuse\n"
     "  place NODES PODS replay a GPU-sharing pod trace (openb) with a placement policy; report\n"
     "                   GPU allocation and fragmentation against the arrived load\n"
+    "  calibrate PROFILE... --gpu NAME -o FILE\n"
+    "                   fit the step-time model of a GPU to measured operator times (our CUDA\n"
+    "                   probe, aiconfigurator, Vidur); write a calibrated GPU entry\n"
+    "  validate --gpu NAME[:FILE] --profile FILE...\n"
+    "                   the step-time model's error per operator on measured times; store it\n"
     "  catalog          list the GPUs and models scenarios may name\n"
     "  version          print the version\n"
     "\n"
@@ -246,6 +251,8 @@ int fleetsim_main(int argc, char **argv)
     if (strcmp(cmd, "replay") == 0) return cmd_replay(argc - 2, argv + 2);
     if (strcmp(cmd, "inspect") == 0) return cmd_inspect(argc - 2, argv + 2);
     if (strcmp(cmd, "place") == 0) return cmd_place(argc - 2, argv + 2);
+    if (strcmp(cmd, "calibrate") == 0) return cmd_calibrate(argc - 2, argv + 2);
+    if (strcmp(cmd, "validate") == 0) return cmd_validate(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("fleetsim %s%s%s\n", FLEETSIM_VERSION, FLEETSIM_GIT_COMMIT[0] ? " " : "", FLEETSIM_GIT_COMMIT);
         return 0;

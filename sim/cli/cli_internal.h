@@ -41,5 +41,8 @@ int cli_execute(scenario *sc, cli_run *o, fs_metrics *m);
 int cmd_replay(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_place(int argc, char **argv);
+/* calibrate.c */
+int cmd_calibrate(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
 
 #endif
