@@ -257,11 +257,37 @@ static void test_regions(void)
     free(r.v);
 }
 
+/* Energy by hand: one 1-GPU replica (idle 100 W, 300 W at full activity) serving three 1-s
+ * requests back to back from 0 s (a fixed service counts as fully active while busy): 3 s of idle
+ * power plus 3 s at 200 W more, 900 J, over 33 tokens. */
+static void test_energy_hand_checked(void)
+{
+    sim_config c = pool_config();
+    c.fleet[0].max_nodes = 1;
+    c.fleet[0].idle_w = 100;
+    c.fleet[0].tdp_w = 300;
+    wl_request reqs[3];
+    for (int i = 0; i < 3; i++) reqs[i] = (wl_request){.arrival = S(0.1 * i), .input_tokens = 10, .output_tokens = 1};
+    rows r = {0};
+    sim *s = run_capture(&c, wl_list_open(reqs, 3), &r);
+    fs_metrics m = {0};
+    sim_metrics(s, &m);
+    CHECK_NEAR(metric(&m, "duration", "value"), 3, 1e-12);
+    CHECK_NEAR(metric(&m, "energy", "value"), 900 / 3.6e6, 1e-15);
+    CHECK_NEAR(metric(&m, "mean_power", "value"), 0.3, 1e-12);
+    CHECK_NEAR(metric(&m, "energy_per_token", "value"), 900.0 / 33, 1e-9);
+    CHECK_NEAR(metric(&m, "energy_per_output_token", "value"), 300, 1e-9);
+    fs_metrics_fini(&m);
+    sim_free(s);
+    free(r.v);
+}
+
 int main(void)
 {
     RUN(test_hpa_scale_up_cold_start);
     RUN(test_kpa_from_zero_holds_requests);
     RUN(test_failures_retry_or_fail);
     RUN(test_regions);
+    RUN(test_energy_hand_checked);
     return DONE();
 }

@@ -253,11 +253,14 @@ static long equivalence_of(const char *what, sim_config c, double rate, double i
                         .prefix_tokens = prefix, .prefix_groups = 3};
     rows res[2];
     fs_metrics met[2] = {{0}, {0}};
+    double active[2][4] = {{0}}; /* each replica's activity-weighted seconds (power.h) */
+    FS_ASSERT(replicas <= 4);
     for (int ff = 0; ff < 2; ff++) {
         c.deployments[0].llm.fast_forward = ff;
         rows r = {0};
         sim *s = run_capture(&c, list ? wl_list_open(list, nlist) : wl_synth_open(&sp, 5, 0), &r);
         sim_metrics(s, &met[ff]);
+        for (uint32_t i = 0; i < replicas; i++) active[ff][i] = sim_replica_active_s(s, i);
         sim_free(s);
         qsort(r.v, r.n, sizeof *r.v, by_id);
         res[ff] = r;
@@ -275,6 +278,11 @@ static long equivalence_of(const char *what, sim_config c, double rate, double i
     CHECK(res[0].n > 100);
     CHECK_INT(met[0].n, met[1].n);
     CHECK(met[0].n == met[1].n && memcmp(met[0].v, met[1].v, met[0].n * sizeof *met[0].v) == 0);
+    /* a run's activity is summed in closed form: the same as stepping's up to rounding */
+    for (uint32_t i = 0; i < replicas; i++) {
+        CHECK(active[0][i] > 0);
+        CHECK_NEAR(active[1][i], active[0][i], 1e-9 * active[0][i]);
+    }
     for (int ff = 0; ff < 2; ff++) {
         free(res[ff].v);
         fs_metrics_fini(&met[ff]);
@@ -327,6 +335,9 @@ static void test_fast_path_is_exact(void)
     sim_config c = llm_config("llama-3.1-8b", "H100-SXM", 6000);
     equivalence("H100, plenty of KV", c, 20, 800, 200, 0, 2);
     equivalence("H100, shared prefixes", c, 20, 800, 200, 600, 2);
+    sim_config u = c; /* activity weights so high that most decode iterations clamp at u = 1 */
+    u.deployments[0].llm.power_w_compute = u.deployments[0].llm.power_w_memory = 1.5;
+    equivalence("activity clamped", u, 20, 800, 200, 0, 2);
     equivalence("H100, KV pressure", llm_config("llama-3.1-8b", "H100-SXM", 900), 15, 800, 300, 0, 1);
     sim_config p = llm_config("llama-3.1-8b", "H100-SXM", 900);
     p.deployments[0].llm.priority = true;

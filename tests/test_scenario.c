@@ -162,7 +162,7 @@ static const bad_case bad_cases[] = {
      {"unknown key 'replcas'; did you mean 'replicas'?", NULL}},
     {"unknown key, no close match", HEAD ", " WL ", 'zzzzzzzzzz': 1}", "zzzzzzzzzz", 0, 0,
      {"unknown key 'zzzzzzzzzz'; known keys here: name, description, seed, duration, requests, warmup, "
-      "drain_timeout, catalogs, fleet, deployments, workload, router, placement, admission, regions, failures, slo, output", NULL}},
+      "drain_timeout, catalogs, fleet, deployments, workload, router, placement, admission, regions, failures, energy, slo, output", NULL}},
     {"unknown slo key, no close match", HEAD ", " WL ", 'slo': {'p99': 100}}", "slo.p99", 0, 0,
      {"unknown key 'p99'; known keys here: ttft_ms, tpot_ms, e2e_ms", NULL}},
     {"unknown service key", WITH_DEP("'service': {'men_ms': 50}"), "deployments[0].service.men_ms", 0, 0,
@@ -537,6 +537,12 @@ static const bad_case bad_cases[] = {
      {"expected a non-empty array of region names", NULL}},
     {"residency not names", HEAD ", " WL ", 'regions': {'residency': {'eu': ['eu', 7]}}}", "regions.residency.eu[1]",
      0, 0, {"expected a region name, got 7", NULL}},
+    /* energy */
+    {"memory weight 0", HEAD ", " WL ", 'energy': {'memory_weight': 0}}", "energy.memory_weight", 0, 0, {"got 0", NULL}},
+    {"compute weight too big", HEAD ", " WL ", 'energy': {'compute_weight': 11}}", "energy.compute_weight", 0, 0,
+     {"got 11", NULL}},
+    {"energy key misspelt", HEAD ", " WL ", 'energy': {'memory': 0.5}}", "energy.memory", 0, 0,
+     {"did you mean 'memory_weight'?", NULL}},
     /* admission */
     {"rate limit without rps", HEAD ", " WL ", 'admission': {'rate_limits': {'a': {'burst': 3}}}}",
      "admission.rate_limits.a.rps", 0, 0, {"required key is missing", NULL}},

@@ -178,6 +178,8 @@ static int load_fleet_entry(jv_ctx *c, scenario *sc, json_t *o, const char *p, s
         jv_get_str(c, o, p, "name", false, g->name, NULL, &name) || check_name_len(c, p, "name", name))
         return -1;
     snprintf(out->gpu, sizeof out->gpu, "%s", g->name);
+    out->idle_w = g->idle_w;
+    out->tdp_w = g->tdp_w;
     snprintf(out->name, sizeof out->name, "%s", name);
     out->count = (uint32_t)count;
     out->region = 0;
@@ -870,11 +872,30 @@ static int load_deployments(jv_ctx *c, scenario *sc, json_t *root)
 
 static const char *const root_keys[] = {"name", "description", "seed", "duration", "requests", "warmup",
                                         "drain_timeout", "catalogs", "fleet", "deployments", "workload", "router",
-                                        "placement", "admission", "regions", "failures", "slo", "output", NULL};
+                                        "placement", "admission", "regions", "failures", "energy", "slo", "output", NULL};
 static const char *const failure_keys[] = {"retry", NULL};
 static const char *const placement_keys[] = {"policy", NULL};
 static const char *const admission_keys[] = {"rate_limits", "retries", "backoff_ms", "backoff_multiplier", NULL};
 static const char *const limit_keys[] = {"rps", "burst", NULL};
+
+static const char *const energy_keys[] = {"compute_weight", "memory_weight", NULL};
+
+/* "energy": the power model's weights of compute and memory activity (gpu/power.h), for every
+ * llm deployment. */
+static int load_energy(jv_ctx *c, json_t *root, scenario *sc)
+{
+    json_t *o = NULL;
+    double wc, wm;
+    if (jv_get_obj(c, root, "", "energy", false, &o) || jv_check_keys(c, o, "energy", energy_keys) ||
+        jv_get_num(c, o, "energy", "compute_weight", false, 1, 0, true, 10, &wc) ||
+        jv_get_num(c, o, "energy", "memory_weight", false, 0.6, 0, true, 10, &wm))
+        return -1;
+    for (uint32_t d = 0; d < sc->cfg.ndeployments; d++) {
+        sc->cfg.deployments[d].llm.power_w_compute = wc;
+        sc->cfg.deployments[d].llm.power_w_memory = wm;
+    }
+    return 0;
+}
 
 static const char *const region_keys[] = {"policy", "spill_load", "latency_ms", "default_latency_ms", "residency", NULL};
 static const char *const region_policies[] = {"local", "spillover", "least_loaded", NULL};
@@ -1157,7 +1178,7 @@ static int validate(jv_ctx *c, json_t *root, const scenario_opts *opts, scenario
 
     if (load_catalogs(c, root, opts, sc) || load_fleet(c, sc, root) || load_deployments(c, sc, root) ||
         place_replicas(c, root, sc) || scenario_load_workload(c, root, opts, sc) || load_admission(c, root, sc) ||
-        load_regions(c, root, sc))
+        load_regions(c, root, sc) || load_energy(c, root, sc))
         return -1;
     json_t *fl = NULL; /* what happens to the requests of a replica that is lost */
     if (jv_get_obj(c, root, "", "failures", false, &fl) || jv_check_keys(c, fl, "failures", failure_keys) ||

@@ -38,6 +38,7 @@ static void fixed_kick(replica *r)
         fifo_push(&f->batch, q);
     }
     r->busy_ns += longest;
+    r->active_s += fs_time_to_s(longest); /* u = 1 while busy: nothing models a fixed service's kernels */
     f->done_at = now + longest;
     f->done = evq_push(sim_queue(r->sim), f->done_at, batch_done, f, 0);
 }
@@ -82,6 +83,7 @@ static void fixed_evict(replica *r, req_fifo *out)
     if (f->batch.n > 0) {
         evq_cancel(sim_queue(r->sim), f->done);
         r->busy_ns -= f->done_at - sim_now(r->sim);
+        r->active_s -= fs_time_to_s(f->done_at - sim_now(r->sim));
     }
     sim_req *q;
     while ((q = fifo_pop(&f->batch)) != NULL) fifo_push(out, q);

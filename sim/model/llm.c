@@ -18,15 +18,21 @@
  * the fraction of a nanosecond from one iteration to the next, so a run and the same iterations
  * stepped one event at a time give the same integer-nanosecond timestamps (fast_forward = false
  * forces the latter; tests compare the two).
+ *
+ * Power: every iteration adds its activity-weighted GPU seconds (u x step, gpu/power.h) to the
+ * replica's active_s, a step as it starts, a run's iterations when they are applied. Nothing
+ * reads them back: timing does not depend on them.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kvcache.h"
+#include "power.h"
 #include "sim_internal.h"
 
 #define LLM_MAX_BLOCK 256 /* largest block_size (vLLM offers 8 to 128) */
+#define FX_S (1e-9 / (double)((int64_t)1 << ST_FRAC)) /* seconds per fx (steptime.h) */
 
 typedef struct seq {
     sim_req *q;
@@ -73,11 +79,17 @@ typedef struct llm {
     /* a run of decode-only iterations: the first run_len of those planned */
     decode_run run;
     int32_t run_len, run_D;
+    double run_ctx;                       /* its total decode context in its first iteration */
+    pw_prepared run_power;                /* its work for the power model */
     int32_t residue_head[LLM_MAX_BLOCK];  /* per residue of computed mod block_size: */
     int32_t *residue_next, residue_cap;   /* running indices, in running order */
     bool new_head;                        /* the last submitted request heads the waiting queue */
     st_prepared prep;                     /* the last decode-only shape prepared, for prep_D decodes */
     int32_t prep_D;
+    pw_weights power_w;                   /* the power model's activity weights */
+    pw_prepared power_last;               /* its work of the last decode-only shape, for power_D decodes */
+    int32_t power_D;
+    pw_model power;                       /* the power model: work per unit of a batch */
 } llm;
 
 static inline int32_t num_tokens(const seq *s) { return s->prompt + s->generated; }
@@ -494,6 +506,22 @@ static int32_t residue_count(const llm *e, int32_t r)
     return n;
 }
 
+/* The power model's work of a batch. A decode-only batch's depends on its size alone: the last
+ * one is kept, so that stepping decode after decode costs a comparison. */
+static pw_prepared power_shape(llm *e, const st_batch *b)
+{
+    if (b->prefill_tokens > 0) {
+        pw_prepared p;
+        pw_prepare(&e->power, b, &p);
+        return p;
+    }
+    if (e->power_D != b->decodes) {
+        pw_prepare(&e->power, b, &e->power_last);
+        e->power_D = b->decodes;
+    }
+    return e->power_last;
+}
+
 /* Plan the run that starts with the iteration just scheduled (its blocks allocated) at t0:
  * iteration k+1 decodes one more token for each sequence; it needs a new block for the
  * sequences whose computed count (before it) is a multiple of the block size. The run ends with
@@ -533,11 +561,40 @@ static void plan_run(llm *e, const st_batch *b, fs_time t0)
         st_prepare(&e->model, b, &e->prep);
         e->prep_D = D;
     }
+    e->run_ctx = b->decode_ctx;
+    e->run_power = power_shape(e, b);
     e->run_len = dr_plan(&e->run, &e->prep, (int64_t)b->decode_ctx, D, t0, e->frac, n);
 }
 
+/* Activity-weighted seconds of the run's first j iterations. Within a segment of the run the
+ * step and the activity are both affine in the iteration, so each iteration's clamp (u <= 1) is
+ * applied exactly in closed form (pw_run_active): the sum is the one stepping would add, up to
+ * rounding. */
+static double run_active(const llm *e, int32_t j)
+{
+    double sum = 0;
+    for (int32_t i = 0; i < e->run.nseg && e->run.seg[i].first <= j; i++) {
+        const dr_seg *s = &e->run.seg[i];
+        int32_t n = j - s->first + 1 < s->n ? j - s->first + 1 : s->n;
+        sum += pw_run_active(&e->run_power, e->power_w, e->run_ctx + (double)(s->first - 1) * e->run_D, e->run_D, n,
+                             (double)s->A * FX_S, (double)s->B * FX_S);
+    }
+    return sum;
+}
+
+/* The run's activity up to `now`, when it is cut between iteration ends (an eviction): its whole
+ * iterations, and the share of the one in progress that has elapsed. */
+static double run_active_until(const llm *e, fs_time now)
+{
+    int32_t k = dr_first_ending_at(&e->run, now); /* the iteration in progress */
+    if (k > e->run_len) k = e->run_len;
+    double whole = run_active(e, k - 1), current = run_active(e, k) - whole;
+    fs_time t0 = dr_end(&e->run, k - 1), t1 = dr_end(&e->run, k);
+    return whole + (t1 > t0 ? current * (double)(now - t0) / (double)(t1 - t0) : 0);
+}
+
 /* Apply the first j iterations of the run (j <= run_len): allocate their blocks in order,
- * advance every sequence by j tokens, account inter-token gaps and busy time. */
+ * advance every sequence by j tokens, account inter-token gaps, busy time and activity. */
 static void apply_run(llm *e, int32_t j)
 {
     /* iterations 2..j took blocks for decode tokens: private, so anonymous, and in one go */
@@ -563,6 +620,7 @@ static void apply_run(llm *e, int32_t j)
     }
     sim_itl_run(e->base.sim, &e->run, j, (uint64_t)e->run_D);
     e->base.busy_ns += last - e->iter_start;
+    e->base.active_s += run_active(e, j);
 }
 
 /* ---- the event loop of a replica ---- */
@@ -589,10 +647,12 @@ static void start_next(llm *e, fs_time now)
     e->state = STEP;
     st_prepared p;
     st_prepare(&e->model, &b, &p);
-    int64_t R = (int64_t)e->frac + st_step_fx(&p, (int64_t)b.decode_ctx);
+    int64_t step = st_step_fx(&p, (int64_t)b.decode_ctx), R = (int64_t)e->frac + step;
     fs_time end = now + (R >> ST_FRAC);
     e->end_frac = (uint32_t)(R & (((int64_t)1 << ST_FRAC) - 1));
     e->base.busy_ns += end - now;
+    pw_prepared pw = power_shape(e, &b);
+    e->base.active_s += pw_active_at(&pw, e->power_w, b.decode_ctx, (double)step * FX_S);
     if (b.prefill_tokens > 0)
         e->base.prefill_ns += (double)(end - now) * b.prefill_tokens / (double)(b.prefill_tokens + b.decodes);
     e->wake = evq_push_late(sim_queue(e->base.sim), end, on_wake, e, 0);
@@ -717,7 +777,10 @@ static void llm_evict(replica *r, req_fifo *out)
     llm *e = (llm *)r;
     if (e->state != IDLE) {
         evq_cancel(sim_queue(r->sim), e->wake);
-        if (e->state == RUN) e->base.busy_ns += sim_now(r->sim) - e->iter_start;
+        if (e->state == RUN) {
+            e->base.busy_ns += sim_now(r->sim) - e->iter_start;
+            e->base.active_s += run_active_until(e, sim_now(r->sim));
+        }
     }
     for (int32_t i = 0; i < e->nrun; i++) {
         fifo_push(out, e->running[i]->q);
@@ -750,6 +813,7 @@ replica *llm_replica_new(struct sim *s, const sim_deployment *d, uint32_t index,
     e->base.index = index;
     e->base.deployment = dep;
     e->p = d->llm;
+    e->power_w = pw_weights_or_default(d->llm.power_w_compute, d->llm.power_w_memory);
     st_config sc = {
         .model = d->llm.model, .gpu = d->llm.gpu, .tp = d->llm.tp, .weights = d->llm.weights, .kv = d->llm.kv,
         .cuda_graphs = d->llm.cuda_graphs, .async_scheduling = d->llm.async_scheduling,
@@ -758,6 +822,7 @@ replica *llm_replica_new(struct sim *s, const sim_deployment *d, uint32_t index,
     };
     if (sc.max_capture > d->llm.max_num_batched_tokens) sc.max_capture = d->llm.max_num_batched_tokens;
     st_model_init(&e->model, &sc);
+    pw_model_init(&e->power, &e->model);
     e->usable_blocks = d->llm.num_gpu_blocks - 1; /* vLLM keeps block 0 as its null block */
     kv_init(&e->kv, e->usable_blocks, d->llm.prefix_caching);
     FS_ASSERT(d->llm.block_size >= 1 && d->llm.block_size <= LLM_MAX_BLOCK);

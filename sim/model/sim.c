@@ -63,7 +63,9 @@ struct sim {
     double bucket[SIM_MAX_LIMITS];
     fs_time refilled[SIM_MAX_LIMITS];
     uint64_t rate_limited, throttled_dropped;
-    uint64_t remote, residency_refused; /* served in another region than their own; no allowed region */
+    uint64_t remote, residency_refused;
+    double sampled_j;            /* energy at the last sample, for the power series */
+    fs_time sampled_at; /* served in another region than their own; no allowed region */
     /* per tenant (index 0: requests without one), measured requests */
     struct tenant_stats {
         uint64_t arrived, completed, good, unfinished, rejected, rate_limited;
@@ -550,6 +552,8 @@ static void sample_replica(sim *s, uint32_t i, uint32_t run, uint32_t wait, uint
     }
 }
 
+static double energy_j(const sim *s, fs_time end);
+
 static void on_sample(void *ctx, void *obj, uint64_t arg)
 {
     (void)obj;
@@ -583,7 +587,9 @@ static void on_sample(void *ctx, void *obj, uint64_t arg)
             nodes += fleet_nodes_up(s->fleet, x);
             cost += fleet_billed_gpu_s(s->fleet, x, s->now) / 3600 * s->cfg.fleet[x].price_per_hour;
         }
+        double joules = energy_j(s, s->now);
         const struct { const char *name; double v; } pts[] = {
+            {"power", (joules - s->sampled_j) / fs_time_to_s(s->now - s->sampled_at)},
             {"waiting", (double)waiting},
             {"running", (double)running},
             {"busy_replicas", (double)busy},
@@ -603,6 +609,8 @@ static void on_sample(void *ctx, void *obj, uint64_t arg)
         }
     }
     s->interval_arrivals = s->interval_done = 0;
+    s->sampled_j = energy_j(s, s->now);
+    s->sampled_at = s->now;
     if (evq_size(s->q) > 0) evq_push(s->q, s->now + s->cfg.sample_interval, on_sample, s, 0);
 }
 
@@ -780,6 +788,37 @@ static void tenant_metrics(const sim *s, fs_metrics *m)
     if (n > 0) fs_metrics_add(m, "tenant_fairness", "value", sxx > 0 ? sx * sx / (n * sxx) : 1, "index");
 }
 
+/* Joules the fleet drew up to `end`: every provisioned GPU at idle power, plus each replica's
+ * activity-weighted seconds (gpu/power.h) at TDP - idle for the GPUs (or MIG slices) it holds. */
+static double energy_j(const sim *s, fs_time end)
+{
+    const sim_config *c = &s->cfg;
+    double j = 0;
+    for (uint32_t f = 0; f < c->nfleet; f++) j += fleet_billed_gpu_s(s->fleet, f, end) * c->fleet[f].idle_w;
+    for (uint32_t i = 0; i < s->nreplicas; i++) {
+        const replica *r = s->replicas[i];
+        if (!r) continue;
+        const sim_deployment *d = &c->deployments[r->deployment];
+        const sim_fleet_entry *fe = &c->fleet[d->gpu];
+        j += r->active_s * (d->gpu_share > 0 ? d->gpu_share : d->gpus_per_replica) * (fe->tdp_w - fe->idle_w);
+    }
+    return j;
+}
+
+/* Energy over the run, mean power, and per token of the completed requests (joules per input +
+ * output token). */
+static void energy_metrics(const sim *s, fs_metrics *m, double span)
+{
+    double j = energy_j(s, s->end);
+    fs_metrics_add(m, "energy", "value", j / 3.6e6, "kWh");
+    fs_metrics_add(m, "mean_power", "value", span > 0 ? j / span / 1e3 : NAN, "kW");
+    uint64_t tokens = s->in_tokens + s->out_tokens;
+    double measured = span > fs_time_to_s(s->cfg.warmup) && span > 0 ? (span - fs_time_to_s(s->cfg.warmup)) / span : 0;
+    fs_metrics_add(m, "energy_per_token", "value", tokens ? j * measured / (double)tokens : NAN, "J");
+    fs_metrics_add(m, "energy_per_output_token", "value", s->out_tokens ? j * measured / (double)s->out_tokens : NAN,
+                   "J");
+}
+
 void sim_metrics(sim *s, fs_metrics *m)
 {
     const sim_config *c = &s->cfg;
@@ -886,6 +925,7 @@ void sim_metrics(sim *s, fs_metrics *m)
         fs_metrics_add(m, "placement", "gpus_stranded", c->gpus_stranded, "GPUs");
     }
     fs_metrics_add(m, "gpu_hours", "value", gpu_hours, "GPU-h");
+    energy_metrics(s, m, span);
     fs_metrics_add(m, "cost", "value", cost, "USD");
     /* per request and per token: the cost of the measured window over the work measured in it */
     double measured = span > fs_time_to_s(c->warmup) && span > 0 ? (span - fs_time_to_s(c->warmup)) / span : 0;
@@ -908,3 +948,7 @@ void sim_metrics(sim *s, fs_metrics *m)
 
 const fs_sample *sim_queue_delays(const sim *s) { return &s->queue; }
 
+double sim_replica_active_s(const sim *s, uint32_t index)
+{
+    return index < s->nreplicas && s->replicas[index] ? s->replicas[index]->active_s : 0;
+}

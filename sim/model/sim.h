@@ -69,6 +69,9 @@ typedef struct sim_llm {
     /* A replica on part of a GPU (a MIG instance): its shares of the GPU's compute (SMs) and
      * memory bandwidth; 0 means the whole GPU. */
     double compute_share, bandwidth_share;
+    /* The power model's activity weights of compute and of memory traffic (gpu/power.h); 0 means
+     * the default (1 and 0.6). */
+    double power_w_compute, power_w_memory;
 } sim_llm;
 
 /* Autoscaling of a deployment's replicas (autoscale.h holds the controllers' rules). */
@@ -125,6 +128,7 @@ typedef struct sim_fleet_entry {
     uint32_t gpus_per_node;   /* the GPUs come in nodes of this many (the last may have fewer) */
     uint32_t min_nodes, max_nodes; /* both the starting node count unless given */
     double price_per_hour;    /* USD per GPU-hour */
+    double idle_w, tdp_w;     /* power of one GPU idle and at full activity (gpu/power.h) */
     bool spot;                /* spot capacity: reclaimed with a notice */
     double reclaims_per_hour; /* spot: reclaims per node-hour (exponential gaps) */
     fs_time reclaim_notice;   /* spot: warning before a node goes (replicas drain meanwhile) */
@@ -241,5 +245,8 @@ void sim_metrics(sim *s, fs_metrics *out);
  * in order of completion. Valid until sim_free. */
 const fs_sample *sim_queue_delays(const sim *s);
 
+/* A replica's activity-weighted seconds per GPU so far (gpu/power.h), by global index; 0 for a
+ * slot never started. For tests. */
+double sim_replica_active_s(const sim *s, uint32_t index);
 
 #endif

@@ -96,6 +96,7 @@ struct replica {
     fs_time busy_ns;       /* time spent serving, for utilisation */
     double prefill_ns;     /* the part of busy_ns attributed to prefill (LLM: each iteration split by
                               its prompt tokens' share of the tokens it computes) */
+    double active_s;       /* activity-weighted GPU seconds: sum over its iterations of u x step (power.h) */
 };
 
 replica *fixed_replica_new(struct sim *s, const sim_deployment *d, uint32_t index, uint32_t dep);
