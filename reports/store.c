@@ -42,7 +42,10 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS timeseries ("
     "  run_id INTEGER NOT NULL REFERENCES runs(id),"
     "  t_s REAL NOT NULL, name TEXT NOT NULL, value REAL);"
-    "CREATE INDEX IF NOT EXISTS timeseries_run ON timeseries(run_id, name, t_s);";
+    "CREATE INDEX IF NOT EXISTS timeseries_run ON timeseries(run_id, name, t_s);"
+    "CREATE TABLE IF NOT EXISTS points ("
+    "  run_id INTEGER PRIMARY KEY REFERENCES runs(id),"
+    "  sweep TEXT NOT NULL, point INTEGER NOT NULL, seed_index INTEGER NOT NULL, params TEXT NOT NULL);";
 
 static int db_error(store *st, fs_error *err, const char *what)
 {
@@ -190,6 +193,21 @@ int store_sample_add(store *st, int64_t run_id, double t_s, const char *name, do
     sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
     bind_time(s, 4, value);
     return step_reset(st, s, err, "cannot store a time-series point");
+}
+
+int store_point_add(store *st, int64_t run_id, const store_point *p, fs_error *err)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db, "INSERT INTO points VALUES (?,?,?,?,?)", -1, &s, NULL) != SQLITE_OK)
+        return db_error(st, err, "cannot prepare statements");
+    sqlite3_bind_int64(s, 1, run_id);
+    sqlite3_bind_text(s, 2, p->sweep, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, p->point);
+    sqlite3_bind_int64(s, 4, p->seed_index);
+    sqlite3_bind_text(s, 5, p->params, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : db_error(st, err, "cannot store a sweep point");
+    sqlite3_finalize(s);
+    return rc;
 }
 
 int store_metrics_add(store *st, int64_t run_id, const fs_metrics *m, fs_error *err)

@@ -9,6 +9,11 @@
  *            input_tokens, output_tokens, preemptions, cached_tokens, finished, rejected,
  *            measured)                                 only when asked for
  *   timeseries(run_id, t_s, name, value)
+ *   points(run_id, sweep, point, seed_index, params)  a run that is one replication of one point
+ *       of a sweep (or search, or sizing): `sweep` names it (e.g. "sweep-2026-11-23T02:30:00Z-ab12"),
+ *       `point` numbers its parameter combinations from 0, `seed_index` its replications from 0
+ *       (replication k of every point uses the same seed: common random numbers), `params` the
+ *       JSON object of the point's settings ({"router.policy": "random", ...}).
  *
  * Transactions: store_run_begin commits the run's row ('running') on its own, then opens one
  * transaction for everything the run writes. store_run_end commits it and marks the run 'ok';
@@ -27,7 +32,7 @@
 #include "fs_error.h"
 #include "stats.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2 /* 2: the points table */
 
 typedef struct store store;
 
@@ -55,6 +60,14 @@ int store_run_begin(store *st, const store_run_info *info, int64_t *run_id, fs_e
 int store_request_add(store *st, int64_t run_id, const store_request *r, fs_error *err);
 int store_sample_add(store *st, int64_t run_id, double t_s, const char *name, double value, fs_error *err);
 int store_metrics_add(store *st, int64_t run_id, const fs_metrics *m, fs_error *err);
+
+typedef struct store_point {
+    const char *sweep;
+    int64_t point, seed_index;
+    const char *params;       /* JSON object text */
+} store_point;
+/* Inside the run's transaction, like the other rows. */
+int store_point_add(store *st, int64_t run_id, const store_point *p, fs_error *err);
 int store_run_end(store *st, int64_t run_id, fs_error *err);
 /* status: "failed" or "interrupted"; message may be NULL. */
 int store_run_abort(store *st, int64_t run_id, const char *status, const char *message, fs_error *err);
