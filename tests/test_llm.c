@@ -543,6 +543,38 @@ static void test_fast_path_exact_instants(void)
     same_rows("shared block filled in a run", k, fill, 3);
 }
 
+/* Clients that give up under overload: 400 long prompts at once on one replica, each client
+ * waiting at most 2 s for its first token. Those waiting are dropped from the queue, those in
+ * prefill at the end of the iteration; none of them has a first token, every one is counted, and
+ * the engine ends empty (its blocks all given back). */
+static void test_abandonment(void)
+{
+    sim_config c = llm_config("llama-3.1-8b", "H100-SXM", 3000);
+    c.admission.timeout = 2000000000;
+    wl_request v[400];
+    for (int i = 0; i < 400; i++)
+        v[i] = (wl_request){.arrival = (fs_time)i * 1000000, .input_tokens = 4000, .output_tokens = 50};
+    fs_metrics m = {0};
+    rows r = run_list(&c, v, 400, &m);
+    CHECK_INT(r.n, 400);
+    size_t done = 0, gave_up = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        if (r.v[i].finished) {
+            done++;
+            CHECK(r.v[i].first_token - r.v[i].arrival <= 2000000000);
+        } else {
+            gave_up++;
+            CHECK_INT(r.v[i].first_token, -1);
+        }
+    }
+    const fs_metric *ab = fs_metrics_find(&m, "abandoned", "value"), *cp = fs_metrics_find(&m, "completed", "value");
+    CHECK(ab && cp && ab->value == (double)gave_up && cp->value == (double)done);
+    CHECK(gave_up > 100 && done > 10);
+    fprintf(stderr, "  400 prompts of 4000 tokens at once, 2 s patience: %zu answered, %zu gave up\n", done, gave_up);
+    fs_metrics_fini(&m);
+    free(r.v);
+}
+
 int main(void)
 {
     fs_error err;
@@ -564,6 +596,7 @@ int main(void)
     RUN(test_kv_routing_and_staleness);
     RUN(test_mig_instance_speed);
     RUN(test_cost_split);
+    RUN(test_abandonment);
     catalog_free(cat);
     return DONE();
 }

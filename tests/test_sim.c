@@ -540,6 +540,37 @@ static void test_tenant_metrics(void)
 /* Per-tenant token bucket (1 req/s, burst 1): of requests every 250 ms the ones with less than a
  * token in the bucket get 429s; without retries they are given up, with one retry after 1 s a
  * 429'd request comes back when a token is there. */
+/* Clients that give up: one replica serving 1-s requests one at a time, requests at 0, 0.1, 0.2
+ * and 0.3 s whose clients wait 1.5 s for a first token (for this service, the answer). The first
+ * is answered at 1 s. The second is in service when its client leaves at 1.6 s: the replica
+ * finishes the wasted work at 2 s, then drops it. The third and fourth leave the queue at 1.7 and
+ * 1.8 s, never started. */
+static void test_client_timeouts(void)
+{
+    sim_config c = base_config();
+    c.deployments[0].service_mean_s = 1.0;
+    c.admission.timeout = 1500000000;
+    wl_request v[4];
+    for (int i = 0; i < 4; i++) v[i] = (wl_request){.arrival = (fs_time)i * 100000000, .input_tokens = 10, .output_tokens = 1};
+    rows r = {0};
+    sim *s = run_capture(&c, wl_list_open(v, 4), &r);
+    CHECK_INT(r.n, 4);
+    for (size_t i = 0; i < r.n; i++) {
+        CHECK(r.v[i].finished == (r.v[i].id == 0));
+        CHECK_INT(r.v[i].start, r.v[i].id == 0 ? 0 : r.v[i].id == 1 ? 1000000000 : -1);
+    }
+    fs_metrics m = {0};
+    sim_metrics(s, &m);
+    CHECK_NEAR(metric(&m, "completed", "value"), 1, 0);
+    CHECK_NEAR(metric(&m, "abandoned", "value"), 3, 0);
+    CHECK_NEAR(metric(&m, "slo_attainment", "value"), 25, 1e-9);
+    CHECK_NEAR(metric(&m, "duration", "value"), 2.0, 1e-12); /* the wasted service ends the run */
+    CHECK_NEAR(metric(&m, "replica_utilization", "value"), 100, 1e-9);
+    fs_metrics_fini(&m);
+    sim_free(s);
+    free(r.v);
+}
+
 static void test_rate_limits(void)
 {
     sim_config c = base_config();
@@ -600,5 +631,6 @@ int main(void)
     RUN(test_session_affinity);
     RUN(test_tenant_metrics);
     RUN(test_rate_limits);
+    RUN(test_client_timeouts);
     return DONE();
 }

@@ -875,7 +875,8 @@ static const char *const root_keys[] = {"name", "description", "seed", "duration
                                         "placement", "admission", "regions", "failures", "energy", "slo", "output", NULL};
 static const char *const failure_keys[] = {"retry", NULL};
 static const char *const placement_keys[] = {"policy", NULL};
-static const char *const admission_keys[] = {"rate_limits", "retries", "backoff_ms", "backoff_multiplier", NULL};
+static const char *const admission_keys[] = {"rate_limits", "retries", "backoff_ms", "backoff_multiplier", "timeout_s",
+                                             NULL};
 static const char *const limit_keys[] = {"rps", "burst", NULL};
 
 static const char *const energy_keys[] = {"compute_weight", "memory_weight", NULL};
@@ -984,7 +985,8 @@ static int load_admission(jv_ctx *c, json_t *root, scenario *sc)
         jv_get_obj(c, o, "admission", "rate_limits", false, &lim) ||
         jv_get_int(c, o, "admission", "retries", false, 0, 0, 100, &retries) ||
         jv_get_num(c, o, "admission", "backoff_ms", false, 1000, 0, false, 1e9, &backoff_ms) ||
-        jv_get_num(c, o, "admission", "backoff_multiplier", false, 2, 1, false, 100, &a->backoff_multiplier))
+        jv_get_num(c, o, "admission", "backoff_multiplier", false, 2, 1, false, 100, &a->backoff_multiplier) ||
+        jv_get_span(c, o, "admission", "timeout_s", false, 0, true, 1e9, &a->timeout))
         return -1;
     a->retries = (uint32_t)retries;
     a->backoff = (fs_time)llround(backoff_ms * 1e6);

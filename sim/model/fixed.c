@@ -55,6 +55,10 @@ static void batch_done(void *ctx, void *obj, uint64_t arg)
     f->batch = (req_fifo){0};
     sim_req *q;
     while ((q = fifo_pop(&finished)) != NULL) {
+        if (q->abandoned) { /* its client left while it was served: the work was wasted */
+            sim_abandon(f->base.sim, q, now);
+            continue;
+        }
         sim_first_token(f->base.sim, q, now);
         sim_done(f->base.sim, q, now);
     }
@@ -90,10 +94,13 @@ static void fixed_evict(replica *r, req_fifo *out)
     while ((q = fifo_pop(&f->queue)) != NULL) fifo_push(out, q);
 }
 
+/* A queued request leaves at once; one in the batch in service stays until the batch ends. */
+static bool fixed_abandon(replica *r, sim_req *q) { return fifo_remove(&((fixed *)r)->queue, q); }
+
 static void fixed_free(replica *r) { free(r); }
 
 static const replica_ops fixed_ops = {fixed_submit, fixed_kick, fixed_free_slots, fixed_waiting,
-                                      fixed_running, fixed_kv_usage, fixed_evict, fixed_free};
+                                      fixed_running, fixed_kv_usage, fixed_evict, fixed_abandon, fixed_free};
 
 replica *fixed_replica_new(struct sim *s, const sim_deployment *d, uint32_t index, uint32_t dep)
 {

@@ -53,7 +53,8 @@ typedef struct node {
     int32_t ca_id;             /* its id in the autoscaler's pool */
     fs_time billed_from, ready_at;
     fs_time pulled[SIM_MAX_DEPLOYMENTS]; /* when each deployment's image is (or will be) on it; 0: never */
-    evq_handle fault;          /* the next failure or reclaim notice, or the repair or reclaim */
+    evq_handle fault;          /* the next failure or reclaim notice, or the repair or reclaim, */
+    bool armed;                /* while one is pending */
     uint32_t replicas;         /* slots placed on it */
     int gpus;
 } node;
@@ -128,6 +129,7 @@ static void arm_fault(fleet *f, pool *p, int32_t i)
     fs_time at = NOW(f) + fs_time_from_s(h * 3600);
     if (at < NOW(f)) return; /* past the end of time */
     p->nodes[i].fault = evq_push(Q(f), at, on_fault, p, (uint64_t)i);
+    p->nodes[i].armed = true;
 }
 
 static void node_up(fleet *f, pool *p, int32_t i, int32_t ca_id, fs_time ready_at)
@@ -154,8 +156,8 @@ static void node_down(fleet *f, pool *p, int32_t i)
 {
     node *n = &p->nodes[i];
     FS_ASSERT(n->replicas == 0 && n->state != NODE_DOWN);
-    if (n->fault) evq_cancel(Q(f), n->fault);
-    n->fault = 0;
+    if (n->armed) evq_cancel(Q(f), n->fault);
+    n->armed = false;
     p->billed_gpu_s += fs_time_to_s(NOW(f) - n->billed_from) * n->gpus;
     n->state = NODE_DOWN;
     pl_node_set_down(p->cl, i, true);
@@ -374,7 +376,7 @@ static void on_fault(void *ctx, void *obj, uint64_t arg)
     pool *p = obj;
     int32_t i = (int32_t)arg;
     node *n = &p->nodes[i];
-    n->fault = 0;
+    n->armed = false;
     double fail = p->fe->mtbf_hours > 0 ? 1 / p->fe->mtbf_hours : 0, reclaim = p->fe->spot ? p->fe->reclaims_per_hour : 0;
     pl_node_set_down(p->cl, i, true); /* cordoned: nothing new goes there */
     if (gsl_rng_uniform(p->rng) * (fail + reclaim) < fail) {
@@ -382,11 +384,13 @@ static void on_fault(void *ctx, void *obj, uint64_t arg)
         n->state = NODE_FAILED;
         node_slots(f, p, i, true);
         n->fault = evq_push(Q(f), NOW(f) + p->fe->mttr, on_repaired, p, (uint64_t)i);
+        n->armed = true;
     } else {
         p->reclaims++;
         n->state = NODE_RECLAIMING;
         node_slots(f, p, i, false);
         n->fault = evq_push(Q(f), NOW(f) + p->fe->reclaim_notice, on_reclaimed, p, (uint64_t)i);
+        n->armed = true;
     }
     for (uint32_t d = 0; d < f->cfg->ndeployments; d++) reconcile(f, d); /* replacements */
 }
@@ -398,7 +402,7 @@ static void on_repaired(void *ctx, void *obj, uint64_t arg)
     pool *p = obj;
     int32_t i = (int32_t)arg;
     node *n = &p->nodes[i];
-    n->fault = 0;
+    n->armed = false;
     n->state = NODE_UP;
     memset(n->pulled, 0, sizeof n->pulled);
     n->ready_at = NOW(f);
@@ -414,7 +418,7 @@ static void on_reclaimed(void *ctx, void *obj, uint64_t arg)
     pool *p = obj;
     int32_t i = (int32_t)arg;
     node *n = &p->nodes[i];
-    n->fault = 0;
+    n->armed = false;
     node_slots(f, p, i, true);
     ca_remove(&p->ca, n->ca_id);
     node_down(f, p, i);

@@ -438,13 +438,24 @@ static void hand_off(llm *e, int32_t i, fs_time t)
     sim_handoff(e->base.sim, q, t);
 }
 
+/* A request whose client gave up is aborted at the iteration boundary, as vLLM aborts a request
+ * whose client disconnected: its blocks are freed (shared ones stay cached). */
+static void drop_abandoned(llm *e, int32_t i, fs_time t)
+{
+    seq *s = run_remove(e, i, false);
+    sim_req *q = s->q;
+    seq_free(e, s);
+    sim_abandon(e->base.sim, q, t);
+}
+
 /* Finish, in running order, the requests that have emitted all their tokens (and, on a prefill
- * replica, hand on those that emitted their first). */
+ * replica, hand on those that emitted their first); drop those whose client gave up. */
 static void finish_done(llm *e, fs_time t)
 {
     for (int32_t i = 0; i < e->nrun;) {
         seq *s = e->running[i];
-        if (s->generated >= s->out) finish(e, i, t);
+        if (s->q->abandoned) drop_abandoned(e, i, t);
+        else if (s->generated >= s->out) finish(e, i, t);
         else if (e->role == LLM_PREFILL && s->generated > 0) hand_off(e, i, t);
         else i++;
     }
@@ -460,7 +471,7 @@ static void complete_iteration(llm *e, fs_time t)
         s->computed += s->sched;
         s->sched = 0;
         register_full(e, s);
-        if (s->computed < num_tokens(s)) continue; /* a prompt chunk: no token yet */
+        if (s->computed < num_tokens(s) || s->q->abandoned) continue; /* a prompt chunk: no token yet */
         if (s->generated == 0) sim_first_token(e->base.sim, s->q, t);
         else sim_itl(e->base.sim, t - s->last_token, 1);
         s->generated++;
@@ -801,8 +812,26 @@ static void llm_evict(replica *r, req_fifo *out)
     kv_init(&e->kv, e->usable_blocks, e->p.prefix_caching);
 }
 
+/* Waiting: it leaves the queue now. Running (its prompt in prefill): it is dropped at the end of
+ * the iteration in progress (finish_done). */
+static bool llm_abandon(replica *r, sim_req *q)
+{
+    llm *e = (llm *)r;
+    for (seq *s = e->wait_head; s; s = s->next) {
+        if (s->q != q) continue;
+        if (s->prev) s->prev->next = s->next;
+        else e->wait_head = s->next;
+        if (s->next) s->next->prev = s->prev;
+        else e->wait_tail = s->prev;
+        e->nwait--;
+        seq_free(e, s); /* a waiting sequence holds no blocks (a preempted one only handles) */
+        return true;
+    }
+    return false;
+}
+
 static const replica_ops llm_ops = {llm_submit, llm_kick, llm_free_slots, llm_waiting, llm_running, llm_kv_usage,
-                                    llm_evict, llm_free};
+                                    llm_evict, llm_abandon, llm_free};
 
 replica *llm_replica_new(struct sim *s, const sim_deployment *d, uint32_t index, uint32_t dep, enum llm_role role)
 {

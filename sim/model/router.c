@@ -474,6 +474,8 @@ uint32_t router_queued(const router *rt) { return (uint32_t)(rt->queue.n + rt->h
 
 uint32_t router_ready(const router *rt) { return rt->nready; }
 
+bool router_withdraw(router *rt, sim_req *q) { return fifo_remove(&rt->held, q) || fifo_remove(&rt->queue, q); }
+
 void router_set_ready(router *rt, replica *r, bool ready)
 {
     uint32_t i = local_index(rt, r);

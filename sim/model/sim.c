@@ -63,9 +63,10 @@ struct sim {
     double bucket[SIM_MAX_LIMITS];
     fs_time refilled[SIM_MAX_LIMITS];
     uint64_t rate_limited, throttled_dropped;
-    uint64_t remote, residency_refused;
+    uint64_t remote, residency_refused; /* served in another region than their own; no allowed region */
+    uint64_t abandoned;          /* measured requests whose client gave up (admission.timeout) */
     double sampled_j;            /* energy at the last sample, for the power series */
-    fs_time sampled_at; /* served in another region than their own; no allowed region */
+    fs_time sampled_at;
     /* per tenant (index 0: requests without one), measured requests */
     struct tenant_stats {
         uint64_t arrived, completed, good, unfinished, rejected, rate_limited;
@@ -153,6 +154,8 @@ static void emit_row(sim *s, const sim_req *q, fs_time done)
 static void on_arrival(void *ctx, void *obj, uint64_t arg);
 static void on_source_wake(void *ctx, void *obj, uint64_t arg);
 static bool admit(sim *s, sim_req *q);
+static void on_timeout(void *ctx, void *obj, uint64_t arg);
+static void abandon_now(sim *s, sim_req *q);
 
 static void source_done(sim *s, source_slot *sl)
 {
@@ -209,6 +212,7 @@ static struct tenant_stats *tenant_of(sim *s, const sim_req *q)
 
 static void leave(sim *s, sim_req *q)
 {
+    if (q->timed) evq_cancel(s->q, q->timer);
     if (q->entered) {
         fleet_request_out(s->fleet, q->r.target);
         s->dep[q->r.target].inflight--;
@@ -287,7 +291,9 @@ static void on_remote(void *ctx, void *obj, uint64_t arg)
     (void)arg;
     sim *s = ctx;
     sim_req *q = obj;
-    router_route(s->dep[q->r.target].router, q);
+    q->in_transit = false;
+    if (q->abandoned) abandon_now(s, q);
+    else router_route(s->dep[q->r.target].router, q);
 }
 
 /* An admitted request goes to its deployment's router: the one its region policy picks, after
@@ -312,7 +318,10 @@ static void enter(sim *s, sim_req *q)
     q->entered = true;
     s->dep[q->r.target].inflight++;
     fleet_request_in(s->fleet, q->r.target);
-    if (trip > 0) evq_push(s->q, s->now + trip, on_remote, q, 0);
+    if (trip > 0) {
+        evq_push(s->q, s->now + trip, on_remote, q, 0);
+        q->in_transit = true;
+    }
     else router_route(s->dep[q->r.target].router, q);
 }
 
@@ -346,6 +355,10 @@ static void on_arrival(void *ctx, void *obj, uint64_t arg)
         s->npending = 0;
         for (uint32_t k = 0; k < s->nsources; k++) source_done(s, &s->sources[k]);
     }
+    if (s->cfg.admission.timeout > 0) {
+        q->timer = evq_push(s->q, q->r.arrival + s->cfg.admission.timeout, on_timeout, q, 0);
+        q->timed = true;
+    }
     if (admit(s, q)) enter(s, q); /* may finish q at once (refused) */
     if (!sl->closed) pull(s, i);
 }
@@ -355,7 +368,9 @@ static void on_retry(void *ctx, void *obj, uint64_t arg)
     (void)arg;
     sim *s = ctx;
     sim_req *q = obj;
-    if (admit(s, q)) enter(s, q);
+    q->retrying = false;
+    if (q->abandoned) abandon_now(s, q);
+    else if (admit(s, q)) enter(s, q);
 }
 
 /* The tenant's token bucket takes the request, or it gets a 429: retried after backoff, or,
@@ -377,6 +392,7 @@ static bool admit(sim *s, sim_req *q)
         if (q->attempts++ < a->retries) {
             fs_time wait = (fs_time)llround((double)a->backoff * pow(a->backoff_multiplier, q->attempts - 1));
             evq_push(s->q, s->now + wait, on_retry, q, 0);
+            q->retrying = true;
         } else {
             q->throttled = true;
             sim_reject(s, q, s->now);
@@ -427,8 +443,11 @@ void sim_handoff(struct sim *s, sim_req *q, fs_time t)
 
 void sim_first_token(struct sim *s, sim_req *q, fs_time t)
 {
-    (void)s;
     if (q->first_token < 0) q->first_token = t;
+    if (q->timed) { /* the client has its first token: it waits for the rest */
+        evq_cancel(s->q, q->timer);
+        q->timed = false;
+    }
 }
 
 void sim_itl(struct sim *s, fs_time gap, uint64_t weight)
@@ -501,6 +520,38 @@ void sim_reject(struct sim *s, sim_req *q, fs_time t)
     leave(s, q);
 }
 
+/* The client gave up: counted, streamed as unfinished, out of its replica (or queue). */
+void sim_abandon(struct sim *s, sim_req *q, fs_time t)
+{
+    if (q->r.arrival >= s->cfg.warmup) {
+        s->abandoned++;
+        tenant_of(s, q)->unfinished++;
+    }
+    emit_row(s, q, -1);
+    wl_complete(s->sources[q->source].src, &q->r, t);
+    if (q->replica != SIM_NO_REPLICA) release(s, s->replicas[q->replica], q, true);
+    leave(s, q);
+}
+
+static void abandon_now(sim *s, sim_req *q) { sim_abandon(s, q, s->now); }
+
+/* No first token within admission.timeout: the client gives up wherever the request is. */
+static void on_timeout(void *ctx, void *obj, uint64_t arg)
+{
+    (void)arg;
+    sim *s = ctx;
+    sim_req *q = obj;
+    q->timed = false;
+    q->abandoned = true;
+    if (q->retrying || q->in_transit) return; /* on_retry or on_remote finishes it */
+    if (q->replica == SIM_NO_REPLICA) {        /* held or in a central queue */
+        if (router_withdraw(s->dep[q->r.target].router, q)) abandon_now(s, q);
+        return;
+    }
+    replica *r = s->replicas[q->replica];
+    if (r->ops->abandon(r, q)) abandon_now(s, q); /* else its replica drops it when it can */
+}
+
 /* ---- services to the fleet ---- */
 
 fleet *sim_fleet(void *sim_ctx) { return ((sim *)sim_ctx)->fleet; }
@@ -524,6 +575,10 @@ void sim_requeue(sim *s, req_fifo *lost, bool retry)
         replica *r = s->replicas[q->replica];
         router_release(router_of(s, r), r, q);
         q->replica = SIM_NO_REPLICA;
+        if (q->abandoned) { /* its client had already given up */
+            abandon_now(s, q);
+            continue;
+        }
         if (retry) {
             router_route(s->dep[q->r.target].router, q);
             continue;
@@ -872,7 +927,9 @@ void sim_metrics(sim *s, fs_metrics *m)
         fs_metrics_add(m, "region_remote", "value", (double)s->remote, "requests");
         fs_metrics_add(m, "residency_refused", "value", (double)s->residency_refused, "requests");
     }
-    uint64_t judged = s->completed + s->unfinished + s->rejected + s->throttled_dropped + s->residency_refused;
+    if (c->admission.timeout > 0) fs_metrics_add(m, "abandoned", "value", (double)s->abandoned, "requests");
+    uint64_t judged = s->completed + s->unfinished + s->rejected + s->throttled_dropped + s->residency_refused +
+                      s->abandoned;
     fs_metrics_add(m, "slo_attainment", "value", judged ? 100.0 * (double)s->good / (double)judged : NAN, "%");
     fs_metrics_add(m, "request_goodput", "value", (double)s->good / window, "req/s");
 

@@ -173,6 +173,8 @@ typedef struct sim_admission {
     uint32_t retries;
     fs_time backoff;
     double backoff_multiplier;
+    fs_time timeout;          /* a client gives up on a request with no first token this long after
+                                 it arrived (counted as abandoned); 0: never */
 } sim_admission;
 
 typedef struct sim_config {

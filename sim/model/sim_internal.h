@@ -26,6 +26,10 @@ typedef struct sim_req {
     bool throttled;            /* given up after 429s */
     bool entered;              /* admitted to its deployment (counted in the KPA's concurrency) */
     bool refused_region;       /* no region its residency allows serves its model */
+    bool abandoned;            /* its client gave up waiting for the first token */
+    bool retrying, in_transit; /* waiting to retry after a 429; travelling to another region */
+    bool timed;                /* `timer` is pending */
+    evq_handle timer;          /* the client's patience (admission.timeout) */
     fs_time back;              /* the response's trip back from another region */
     uint32_t attempts;         /* 429s received so far */
     uint64_t seq;              /* arrival number in the run (0, 1, ...): the id of its stored row */
@@ -50,6 +54,21 @@ static inline void fifo_push(req_fifo *f, sim_req *q)
     f->n++;
 }
 
+/* Take q out of f wherever it is (O(n)); false when it is not there. */
+static inline bool fifo_remove(req_fifo *f, sim_req *q)
+{
+    sim_req *prev = NULL;
+    for (sim_req *x = f->head; x; prev = x, x = x->next) {
+        if (x != q) continue;
+        if (prev) prev->next = x->next;
+        else f->head = x->next;
+        if (f->tail == x) f->tail = prev;
+        f->n--;
+        return true;
+    }
+    return false;
+}
+
 static inline sim_req *fifo_pop(req_fifo *f)
 {
     sim_req *q = f->head;
@@ -69,7 +88,8 @@ static inline sim_req *fifo_pop(req_fifo *f)
  *   free_slots  how many more requests it would start at once if they were queued now
  *               (a central queue hands that many over, then kicks);
  *   waiting / running   for time series;
- *   evict       a lost replica gives back what it holds (see below).
+ *   evict       a lost replica gives back what it holds (see below);
+ *   abandon     a request's client gave up.
  * The replica reports progress through sim_first_token() and sim_done().
  */
 typedef struct replica replica;
@@ -84,6 +104,10 @@ typedef struct replica_ops {
     /* The replica is lost or restarts cold: every request it holds is appended to `out`, and it
      * is left empty and idle as a new one (caches cleared). */
     void (*evict)(replica *r, req_fifo *out);
+    /* q's client gave up (q->abandoned is set): true when the replica let it go at once (it was
+     * queued; the caller finishes it), false when it is in service and the replica calls
+     * sim_abandon() once it stops working on it. */
+    bool (*abandon)(replica *r, sim_req *q);
     void (*free)(replica *r);
 } replica_ops;
 
@@ -121,6 +145,8 @@ uint32_t router_queued(const router *rt);  /* in its central queue or held for w
  * drains or evicts it). All are ready at router_new. */
 void router_set_ready(router *rt, replica *r, bool ready);
 uint32_t router_ready(const router *rt);
+/* Take q out of the router's held or central queue: false when it is in neither. */
+bool router_withdraw(router *rt, sim_req *q);
 
 /* Called by replicas. */
 evq *sim_queue(struct sim *s);
@@ -128,6 +154,8 @@ void sim_first_token(struct sim *s, sim_req *q, fs_time t);
 void sim_done(struct sim *s, sim_req *q, fs_time t);
 /* The engine refused the request (it can never fit): it leaves the simulation now. */
 void sim_reject(struct sim *s, sim_req *q, fs_time t);
+/* A request whose client gave up leaves the replica that was serving it at t. */
+void sim_abandon(struct sim *s, sim_req *q, fs_time t);
 /* Inter-token gaps: `weight` tokens each emitted `gap` after the previous one of its request. */
 void sim_itl(struct sim *s, fs_time gap, uint64_t weight);
 /* The gaps between the ends of a decode run's iterations 1..j, each for `weight` tokens. */
