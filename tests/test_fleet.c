@@ -282,6 +282,44 @@ static void test_energy_hand_checked(void)
     free(r.v);
 }
 
+/* Time-slicing as processor sharing: two 1-s requests on two replicas sharing one GPU (switch
+ * overhead 10%), the second arriving at 0.5 s. Alone until then, the first has 0.5 s of work
+ * left; both busy, each runs at 1 / (2 x 1.1): the first ends at 0.5 + 0.5 x 2.2 = 1.6 s, having
+ * given the second 1.1 / 2.2 = 0.5 s of its work; alone again, the second ends at 2.1 s. */
+static void test_time_slicing_hand_checked(void)
+{
+    sim_config c = one_deployment_config("L4");
+    sim_fleet_entry *fe = &c.fleet[0];
+    fe->count = fe->gpus_per_node = 1;
+    fe->shares = 2;
+    fe->switch_overhead = 0.1;
+    sim_deployment *d = &c.deployments[0];
+    snprintf(d->name, sizeof d->name, "svc");
+    snprintf(d->model, sizeof d->model, "m");
+    d->replicas = 2;
+    d->gpus_per_replica = 1;
+    d->gpu_share = 0.5;
+    d->service = SIM_SERVICE_CONSTANT;
+    d->service_mean_s = 1.0;
+    d->max_batch = 1;
+    d->router = SIM_ROUTER_ROUND_ROBIN;
+    wl_request v[2] = {{.arrival = 0, .input_tokens = 1, .output_tokens = 1},
+                       {.arrival = S(0.5), .input_tokens = 1, .output_tokens = 1}};
+    rows r = {0};
+    sim *s = run_capture(&c, wl_list_open(v, 2), &r);
+    CHECK_INT(r.n, 2);
+    for (size_t i = 0; i < r.n; i++) CHECK_INT(r.v[i].done, r.v[i].id == 0 ? S(1.6) : S(2.1));
+    fs_metrics m = {0};
+    sim_metrics(s, &m);
+    /* busy replica time: 1.6 + 1.6 s of 2 x 2.1 s */
+    CHECK_NEAR(metric(&m, "replica_utilization", "value"), 100 * 3.2 / 4.2, 1e-9);
+    /* one GPU billed for 2.1 s */
+    CHECK_NEAR(metric(&m, "gpu_hours", "value"), 2.1 / 3600, 1e-12);
+    fs_metrics_fini(&m);
+    sim_free(s);
+    free(r.v);
+}
+
 int main(void)
 {
     RUN(test_hpa_scale_up_cold_start);
@@ -289,5 +327,6 @@ int main(void)
     RUN(test_failures_retry_or_fail);
     RUN(test_regions);
     RUN(test_energy_hand_checked);
+    RUN(test_time_slicing_hand_checked);
     return DONE();
 }

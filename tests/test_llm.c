@@ -575,6 +575,37 @@ static void test_abandonment(void)
     free(r.v);
 }
 
+/* Two engines time-slicing one GPU, both busy throughout with the same work: each step takes
+ * twice as long as alone (no switch overhead), so TPOT doubles; with 20% overhead, 2.4 times. */
+static void test_time_slicing(void)
+{
+    wl_request v[16];
+    for (int i = 0; i < 16; i++) v[i] = (wl_request){.arrival = 0, .input_tokens = 100, .output_tokens = 200};
+    sim_config alone = llm_config("llama-3.1-8b", "H100-SXM", 5000);
+    fs_metrics m1 = {0};
+    rows r1 = run_list(&alone, v, 8, &m1);
+    double tpot1 = fs_metrics_find(&m1, "tpot", "mean")->value;
+    const double overheads[] = {0, 0.2};
+    for (int k = 0; k < 2; k++) {
+        sim_config c = llm_config("llama-3.1-8b", "H100-SXM", 5000);
+        c.fleet[0].count = c.fleet[0].gpus_per_node = 1;
+        c.fleet[0].shares = 2;
+        c.fleet[0].switch_overhead = overheads[k];
+        c.deployments[0].replicas = 2;
+        c.deployments[0].gpu_share = 0.5;
+        fs_metrics m2 = {0};
+        rows r2 = run_list(&c, v, 16, &m2);
+        double tpot2 = fs_metrics_find(&m2, "tpot", "mean")->value, want = 2 * (1 + overheads[k]);
+        fprintf(stderr, "  two engines on one H100, overhead %.0f%%: TPOT %.3f ms vs %.3f ms alone (x%.4f, %.1f expected)\n",
+                100 * overheads[k], tpot2, tpot1, tpot2 / tpot1, want);
+        CHECK_NEAR(tpot2 / tpot1, want, 0.01 * want);
+        fs_metrics_fini(&m2);
+        free(r2.v);
+    }
+    fs_metrics_fini(&m1);
+    free(r1.v);
+}
+
 int main(void)
 {
     fs_error err;
@@ -597,6 +628,7 @@ int main(void)
     RUN(test_mig_instance_speed);
     RUN(test_cost_split);
     RUN(test_abandonment);
+    RUN(test_time_slicing);
     catalog_free(cat);
     return DONE();
 }

@@ -519,6 +519,29 @@ static const bad_case bad_cases[] = {
      {"no peer-to-peer link", NULL}},
     {"model too big for the instance", MIGF("all-1g.10gb") MIGD("'mig_profile': '1g.10gb'"), "deployments[0].model", 0, 0,
      {"does not fit on a MIG instance 1g.10gb of A100-SXM4-80GB", "use a larger profile or whole GPUs", NULL}},
+    /* GPU sharing (time-slicing, MPS) */
+#define SHF(sharing) "{" NAME ", " DUR ", 'fleet': [{'gpu': 'H100-SXM', 'count': 1, 'sharing': " sharing "}], "
+#define SHD(extra) "'deployments': [{'model': 'meta-llama/Llama-3.1-8B', 'kind': 'llm', " extra "}], " WL "}"
+    {"sharing one replica per GPU", SHF("{'replicas': 1}") SHD("'replicas': 1"), "fleet[0].sharing.replicas", 0, 0,
+     {"expected an integer in 2..48, got 1", NULL}},
+    {"sharing mode unknown", SHF("{'mode': 'vgpu', 'replicas': 2}") SHD("'replicas': 1"), "fleet[0].sharing.mode", 0, 0,
+     {"time_slicing\", \"mps", "got \"vgpu\"", NULL}},
+    {"sharing without replicas", SHF("{'mode': 'mps'}") SHD("'replicas': 1"), "fleet[0].sharing.replicas", 0, 0,
+     {"required key is missing", NULL}},
+    {"switch overhead under MPS", SHF("{'mode': 'mps', 'replicas': 2, 'switch_overhead': 0.1}") SHD("'replicas': 1"),
+     "fleet[0].sharing", 0, 0, {"switch_overhead applies to time_slicing only", NULL}},
+    {"MIG and sharing", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'A100-SXM4-80GB', 'count': 1, 'mig': 'all-1g.10gb', "
+     "'sharing': {'replicas': 2}}], " MIGD("'mig_profile': '1g.10gb'"), "fleet[0].sharing", 0, 0,
+     {"either partitioned by MIG or shared, not both", NULL}},
+    {"co-tenants overflow memory", SHF("{'replicas': 2}") SHD("'replicas': 2"), "fleet[0]", 0, 0,
+     {"GPU 0 of node 0 holds replicas of meta-llama/Llama-3.1-8B, meta-llama/Llama-3.1-8B, which do not fit together",
+      "lower their engine.gpu_memory_utilization", NULL}},
+    {"tp 2 on a shared pool", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'H100-SXM', 'count': 2, 'sharing': {'replicas': 2}}], "
+     SHD("'replicas': 1, 'tp': 2, 'gpus_per_replica': 2, 'engine': {'gpu_memory_utilization': 0.45}"), "deployments[0]", 0, 0,
+     {"takes one share of one GPU: expected gpus_per_replica 1 and tp 1, got 2 and 2", NULL}},
+    {"autoscale on a shared pool", SHF("{'replicas': 2}")
+     SHD("'replicas': 1, 'engine': {'gpu_memory_utilization': 0.45}, 'autoscale': {'policy': 'hpa', 'max_replicas': 2}"),
+     "deployments[0].autoscale", 0, 0, {"autoscaling replicas on a shared pool is not modelled", NULL}},
     /* regions */
     {"regions not an object", HEAD ", " WL ", 'regions': 3}", "regions", 0, 0, {"expected an object, got 3", NULL}},
     {"region policy unknown", HEAD ", " WL ", 'regions': {'policy': 'nearest'}}", "regions.policy", 0, 0,
@@ -1397,6 +1420,28 @@ static void test_replica_placement(void)
 #undef PLACED
 }
 
+/* Two engines time-slicing one H100 fit when each reserves 45% (plus a CUDA context each); each
+ * holds half a GPU for billing and, under MPS, half of its SMs. */
+static void test_sharing(void)
+{
+    static const char *const modes[] = {"time_slicing", "mps"};
+    for (int k = 0; k < 2; k++) {
+        char text[1024];
+        snprintf(text, sizeof text, "{'name': 't', 'duration': 60, 'fleet': [{'gpu': 'H100-SXM', 'count': 1, 'sharing': "
+                 "{'mode': '%s', 'replicas': 2}}], 'deployments': [{'model': 'meta-llama/Llama-3.1-8B', 'kind': 'llm', "
+                 "'replicas': 2, 'engine': {'gpu_memory_utilization': 0.45}}], 'workload': {'rate': 10}}", modes[k]);
+        scenario sc;
+        if (load_good(text, NULL, &sc)) return;
+        const sim_deployment *d = &sc.cfg.deployments[0];
+        CHECK_INT(sc.cfg.fleet[0].shares, 2);
+        CHECK(sc.cfg.fleet[0].mps == (k == 1));
+        CHECK_NEAR(d->gpu_share, 0.5, 0);
+        CHECK_NEAR(d->llm.compute_share, k == 1 ? 0.5 : 0, 0);
+        CHECK_NEAR(d->mem_fraction, 0.45, 0);
+        scenario_fini(&sc);
+    }
+}
+
 static void test_admission_keys(void)
 {
     scenario sc;
@@ -1685,6 +1730,7 @@ int main(void)
     RUN(test_resolved_numbers_exact);
     RUN(test_replica_placement);
     RUN(test_admission_keys);
+    RUN(test_sharing);
     RUN(test_pool_defaults);
     RUN(test_pools_and_hpa);
     RUN(test_kpa_from_zero);

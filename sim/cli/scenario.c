@@ -20,13 +20,16 @@
 #include "catalog.h"
 #include "placement.h"
 #include "scenario_internal.h"
+#include "share.h"
 
 /* ---- sections ---- */
 
 static const char *const fleet_keys[] = {"gpu", "name", "region", "count", "price_per_hour", "mig", "gpus_per_node",
                                          "min_nodes", "max_nodes", "provision_s", "image_pull_s", "storage_gbs",
                                          "unneeded_s", "spot", "reclaims_per_hour", "reclaim_notice_s", "mtbf_hours",
-                                         "mttr_s", NULL};
+                                         "mttr_s", "sharing", NULL};
+static const char *const sharing_keys[] = {"mode", "replicas", "switch_overhead", NULL};
+static const char *const sharing_modes[] = {"time_slicing", "mps", NULL};
 
 /* A path-less error from a module, rewritten at the scenario's JSON path. */
 static int at_path(jv_ctx *c, const char *p, const char *key)
@@ -159,6 +162,29 @@ static int load_pool_dynamics(jv_ctx *c, json_t *o, const char *p, sim_fleet_ent
     return 0;
 }
 
+/* A pool's "sharing": time-slicing or MPS, `replicas` per GPU (gpu/share.h). */
+static int load_sharing(jv_ctx *c, json_t *o, const char *p, sim_fleet_entry *out, bool mig)
+{
+    json_t *sh = json_object_get(o, "sharing");
+    if (!sh) return 0;
+    char ps[JV_PATH_MAX];
+    jv_join(ps, p, "sharing");
+    const char *mode;
+    long long n;
+    if (!json_is_object(sh)) return jv_bad(c, ps, "an object with mode and replicas", sh);
+    if (mig) return fs_error_at(c->err, c->file, ps, "a pool is either partitioned by MIG or shared, not both");
+    if (jv_check_keys(c, sh, ps, sharing_keys) ||
+        jv_get_str(c, sh, ps, "mode", false, "time_slicing", sharing_modes, &mode) ||
+        jv_get_int(c, sh, ps, "replicas", true, 0, 2, 48, &n))
+        return -1;
+    out->shares = (uint32_t)n;
+    out->mps = strcmp(mode, "mps") == 0;
+    if (out->mps && json_object_get(sh, "switch_overhead"))
+        return fs_error_at(c->err, c->file, ps, "switch_overhead applies to time_slicing only: MPS clients run at "
+                           "the same time");
+    return out->mps ? 0 : jv_get_num(c, sh, ps, "switch_overhead", false, 0, 0, false, 10, &out->switch_overhead);
+}
+
 static int load_fleet_entry(jv_ctx *c, scenario *sc, json_t *o, const char *p, sim_fleet_entry *out, mig_layout *mig)
 {
     const catalog *cat = sc->cat;
@@ -193,6 +219,8 @@ static int load_fleet_entry(jv_ctx *c, scenario *sc, json_t *o, const char *p, s
     out->gpus_per_node = (uint32_t)per_node;
     mig->n = 0;
     if (json_object_get(o, "mig") && load_mig_layout(c, o, p, g, sc, mig)) return -1;
+    if (load_sharing(c, o, p, out, mig->n > 0)) return -1;
+    out->mig = mig->n > 0;
     return load_node_bounds(c, o, p, out, mig->n > 0) || load_pool_dynamics(c, o, p, out) ? -1 : 0;
 }
 
@@ -378,6 +406,7 @@ static int load_llm(jv_ctx *c, const catalog *cat, json_t *o, const char *p, sim
         }
     }
     l->num_gpu_blocks = (int32_t)blocks;
+    d->mem_fraction = util;
     if (json_object_get(o, "disaggregation")) {
         json_t *dg = NULL;
         char pd[JV_PATH_MAX];
@@ -645,6 +674,37 @@ static uint64_t reachable_replicas(const sim_config *cfg, const sim_deployment *
     return n;
 }
 
+/* A deployment on a shared pool (time-slicing or MPS): one share of one GPU per replica, every
+ * pool shared alike, no autoscaling; under MPS its compute is its share of the SMs. */
+static int load_shared(jv_ctx *c, scenario *sc, const char *p, sim_deployment *d)
+{
+    const sim_fleet_entry *first = &sc->cfg.fleet[d->pools[0]];
+    for (uint32_t k = 1; k < d->npools; k++) {
+        const sim_fleet_entry *fe = &sc->cfg.fleet[d->pools[k]];
+        if (fe->shares != first->shares || fe->mps != first->mps) {
+            char pp[JV_PATH_MAX];
+            jv_join(pp, p, "pools");
+            return fs_error_at(c->err, c->file, pp, "expected pools shared alike, got \"%s\" (%u shares%s) and \"%s\" "
+                               "(%u shares%s)", first->name, first->shares, first->mps ? ", MPS" : "", fe->name,
+                               fe->shares, fe->mps ? ", MPS" : "");
+        }
+    }
+    if (first->shares == 0) return 0;
+    if (d->gpus_per_replica != 1 || (d->kind == SIM_KIND_LLM && d->llm.tp != 1))
+        return fs_error_at(c->err, c->file, p, "a replica on a shared pool (\"%s\": %u per GPU) takes one share of "
+                           "one GPU: expected gpus_per_replica 1 and tp 1, got %u and %d", first->name, first->shares,
+                           d->gpus_per_replica, d->kind == SIM_KIND_LLM ? d->llm.tp : 1);
+    if (d->autoscale.kind != SIM_SCALE_NONE) {
+        char pa[JV_PATH_MAX];
+        jv_join(pa, p, "autoscale");
+        return fs_error_at(c->err, c->file, pa, "autoscaling replicas on a shared pool is not modelled (co-tenants' "
+                           "memory is checked once, at placement); remove autoscale or use whole GPUs");
+    }
+    if (first->mps && d->kind == SIM_KIND_LLM) d->llm.compute_share = 1.0 / first->shares;
+    d->gpu_share = 1.0 / first->shares;
+    return 0;
+}
+
 /* Autoscaling is for whole-GPU replicas that all do the same work. */
 static int refuse_autoscale(jv_ctx *c, const char *p, bool mig)
 {
@@ -767,7 +827,7 @@ static int load_deployment(jv_ctx *c, scenario *sc, json_t *o, const char *p, si
         return refuse_autoscale(c, p, mp != NULL);
     if (d->kind == SIM_KIND_LLM ? load_llm(c, cat, o, p, d, g, lay->gpu, mp, has_replicas) : load_fixed(c, o, p, d))
         return -1;
-    if (scaled && check_autoscale_room(c, sc, p, d)) return -1;
+    if (load_shared(c, sc, p, d) || (scaled && check_autoscale_room(c, sc, p, d))) return -1;
     return load_cold_start(c, o, p, d);
 }
 
@@ -777,7 +837,7 @@ static void need_and_have(const sim_config *cfg, uint32_t set, uint64_t *need, u
 {
     *need = *have = 0;
     for (uint32_t f = 0; f < cfg->nfleet; f++)
-        if (set >> f & 1) *have += cfg->fleet[f].count;
+        if (set >> f & 1) *have += (uint64_t)cfg->fleet[f].count * (cfg->fleet[f].shares ? cfg->fleet[f].shares : 1);
     for (uint32_t d = 0; d < cfg->ndeployments; d++) {
         const sim_deployment *dp = &cfg->deployments[d];
         uint32_t mine = 0;
@@ -1011,6 +1071,44 @@ static int load_admission(jv_ctx *c, json_t *root, scenario *sc)
  * (sim/model/placement.h): a replica's GPUs must share one node (tensor parallelism runs over
  * NVLink). A replica that fits nowhere is an error saying why. Each pool draws from its own
  * random stream, so a pool's placement does not depend on the others. */
+/* The replicas on one GPU of a shared pool (deployment indexes). */
+typedef struct cotenants {
+    int n;
+    uint32_t dep[48];
+} cotenants;
+
+static void cotenant_add(cotenants *g, uint32_t d)
+{
+    if (g->n < 48) g->dep[g->n++] = d;
+}
+
+/* Nothing isolates memory on a shared GPU: the co-tenants' engines reserve their
+ * gpu_memory_utilization each, plus a CUDA context each (gpu/share.h share_check). */
+static int check_cotenants(jv_ctx *c, const scenario *sc, uint32_t f, const cotenants *co, size_t ngpus)
+{
+    const sim_fleet_entry *fe = &sc->cfg.fleet[f];
+    const gpu_spec *g = catalog_gpu(sc->cat, fe->gpu);
+    for (size_t i = 0; i < ngpus; i++) {
+        double fr[48];
+        int n = 0;
+        for (int k = 0; k < co[i].n; k++) { /* fixed-service replicas: no memory model, left out */
+            const sim_deployment *d = &sc->cfg.deployments[co[i].dep[k]];
+            if (d->kind == SIM_KIND_LLM) fr[n++] = d->mem_fraction;
+        }
+        fs_error e;
+        if (n == 0 || share_check(g, (int)fe->shares, fr, n, SHARE_CONTEXT_BYTES, &e) == 0) continue;
+        char p[JV_PATH_MAX], who[256] = "";
+        for (int k = 0; k < co[i].n; k++)
+            snprintf(who + strlen(who), sizeof who - strlen(who), "%s%s", k ? ", " : "",
+                     sc->cfg.deployments[co[i].dep[k]].name);
+        jv_join_index(p, "fleet", f);
+        return fs_error_at(c->err, c->file, p, "GPU %zu of node %zu holds replicas of %s, which do not fit together: "
+                           "%s (lower their engine.gpu_memory_utilization, or use fewer shares per GPU)",
+                           i % fe->gpus_per_node, i / fe->gpus_per_node, who, e.msg);
+    }
+    return 0;
+}
+
 static int place_replicas(jv_ctx *c, json_t *root, scenario *sc)
 {
     sim_config *cfg = &sc->cfg;
@@ -1028,6 +1126,7 @@ static int place_replicas(jv_ctx *c, json_t *root, scenario *sc)
     }
     pl_node_spec *spec[SIM_MAX_FLEET] = {0};
     pl_cluster *cl[SIM_MAX_FLEET] = {0};
+    cotenants *co[SIM_MAX_FLEET] = {0}; /* shared pools: who holds each GPU */
     fs_rng *rng[SIM_MAX_FLEET] = {0};
     int nodes[SIM_MAX_FLEET] = {0}, widest[SIM_MAX_FLEET] = {0};
     for (uint32_t f = 0; f < cfg->nfleet; f++) {
@@ -1042,6 +1141,7 @@ static int place_replicas(jv_ctx *c, json_t *root, scenario *sc)
         }
         cl[f] = pl_cluster_new(spec[f], nodes[f]);
         rng[f] = fs_rng_new(cfg->seed, FS_STREAM_PLACEMENT, f);
+        if (fe->shares) co[f] = fs_xcalloc((size_t)nodes[f] * fe->gpus_per_node, sizeof *co[f]);
     }
     int rc = 0;
     for (uint32_t d = 0; d < cfg->ndeployments && rc == 0; d++) {
@@ -1049,14 +1149,17 @@ static int place_replicas(jv_ctx *c, json_t *root, scenario *sc)
         if (sc->dep_mig[d]) continue;
         for (uint32_t k = 0; k < dp->npools; k++)
             if ((int)dp->gpus_per_replica > widest[dp->pools[k]]) widest[dp->pools[k]] = (int)dp->gpus_per_replica;
-        pl_pod pod = {0, 0, (int)dp->gpus_per_replica, PL_MILLI, PL_ANY_MODEL};
         for (uint32_t r = 0; r < dp->replicas && rc == 0; r++) {
             bool placed = false;
             for (uint32_t k = 0; k < dp->npools && !placed; k++) {
                 uint32_t f = dp->pools[k];
+                const sim_fleet_entry *fe = &cfg->fleet[f];
+                pl_pod pod = {0, 0, (int)dp->gpus_per_replica, fe->shares ? PL_MILLI / (int)fe->shares : PL_MILLI,
+                              PL_ANY_MODEL};
                 pl_spot spot;
-                placed = cl[f] && pod.num_gpu <= (int)cfg->fleet[f].gpus_per_node &&
+                placed = cl[f] && pod.num_gpu <= (int)fe->gpus_per_node &&
                          pl_place(cl[f], (enum pl_policy)policy, &pod, rng[f], &spot) == 0;
+                if (placed && co[f]) cotenant_add(&co[f][(size_t)spot.node * fe->gpus_per_node + (size_t)__builtin_ctzll(spot.gpus)], d);
             }
             if (placed) continue;
             char p[JV_PATH_MAX], where[512];
@@ -1079,7 +1182,10 @@ static int place_replicas(jv_ctx *c, json_t *root, scenario *sc)
                              r + 1, dp->name, dp->gpus_per_replica, where, name);
         }
     }
+    for (uint32_t f = 0; f < cfg->nfleet && rc == 0; f++)
+        if (co[f]) rc = check_cotenants(c, sc, f, co[f], (size_t)nodes[f] * cfg->fleet[f].gpus_per_node);
     for (uint32_t f = 0; f < cfg->nfleet; f++) {
+        free(co[f]);
         if (rc == 0 && cl[f]) { /* what the placement left */
             cfg->nodes += (uint32_t)nodes[f];
             for (int k = 0; k < nodes[f]; k++) {

@@ -5,6 +5,7 @@
  * With max_batch 1 and exponential demands, c replicas behind a central queue form an M/M/c
  * queue (tests/validation checks that against Erlang C).
  */
+#include <math.h>
 #include <stdlib.h>
 
 #include "sim_internal.h"
@@ -37,8 +38,14 @@ static void fixed_kick(replica *r)
         if (q->service > longest) longest = q->service;
         fifo_push(&f->batch, q);
     }
+    /* u = 1 for the work itself: nothing models a fixed service's kernels (time-sliced, its turns
+     * add up to the work; the waits between them are the co-tenants') */
+    r->active_s += fs_time_to_s(longest);
+    if (r->share) { /* time-sliced: slower while co-tenants are busy */
+        double slow = share_change(r->share, r, 1);
+        longest = (fs_time)llround((double)longest * slow);
+    }
     r->busy_ns += longest;
-    r->active_s += fs_time_to_s(longest); /* u = 1 while busy: nothing models a fixed service's kernels */
     f->done_at = now + longest;
     f->done = evq_push(sim_queue(r->sim), f->done_at, batch_done, f, 0);
 }
@@ -53,6 +60,7 @@ static void batch_done(void *ctx, void *obj, uint64_t arg)
      * work, which starts a new batch at once */
     req_fifo finished = f->batch;
     f->batch = (req_fifo){0};
+    if (f->base.share) share_change(f->base.share, &f->base, -1);
     sim_req *q;
     while ((q = fifo_pop(&finished)) != NULL) {
         if (q->abandoned) { /* its client left while it was served: the work was wasted */
@@ -85,6 +93,7 @@ static void fixed_evict(replica *r, req_fifo *out)
 {
     fixed *f = (fixed *)r;
     if (f->batch.n > 0) {
+        if (r->share) share_change(r->share, r, -1);
         evq_cancel(sim_queue(r->sim), f->done);
         r->busy_ns -= f->done_at - sim_now(r->sim);
         r->active_s -= fs_time_to_s(f->done_at - sim_now(r->sim));
@@ -94,13 +103,25 @@ static void fixed_evict(replica *r, req_fifo *out)
     while ((q = fifo_pop(&f->queue)) != NULL) fifo_push(out, q);
 }
 
+/* A co-tenant started or stopped: the batch in service ends sooner or later. */
+static void fixed_reshare(replica *r, double from, double to)
+{
+    fixed *f = (fixed *)r;
+    fs_time now = sim_now(r->sim), left = f->done_at - now, now_left = (fs_time)llround((double)left * to / from);
+    evq_cancel(sim_queue(r->sim), f->done);
+    f->done_at = now + now_left;
+    r->busy_ns += now_left - left;
+    f->done = evq_push(sim_queue(r->sim), f->done_at, batch_done, f, 0);
+}
+
 /* A queued request leaves at once; one in the batch in service stays until the batch ends. */
 static bool fixed_abandon(replica *r, sim_req *q) { return fifo_remove(&((fixed *)r)->queue, q); }
 
 static void fixed_free(replica *r) { free(r); }
 
 static const replica_ops fixed_ops = {fixed_submit, fixed_kick, fixed_free_slots, fixed_waiting,
-                                      fixed_running, fixed_kv_usage, fixed_evict, fixed_abandon, fixed_free};
+                                      fixed_running, fixed_kv_usage, fixed_evict, fixed_abandon, fixed_reshare,
+                                      fixed_free};
 
 replica *fixed_replica_new(struct sim *s, const sim_deployment *d, uint32_t index, uint32_t dep)
 {

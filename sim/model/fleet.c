@@ -63,6 +63,7 @@ typedef struct pool {
     const sim_fleet_entry *fe;
     uint32_t index;
     pl_cluster *cl;
+    share_group *groups;       /* time-slicing pools: one per GPU (node x gpus_per_node + GPU) */
     node *nodes;
     int32_t nnodes;            /* max_nodes */
     int32_t *pl_of_id;         /* autoscaler id -> node index */
@@ -109,9 +110,44 @@ static fs_time NOW(const fleet *f) { return sim_now(f->sim); }
 
 static bool is_disaggregated(const sim_deployment *d) { return d->kind == SIM_KIND_LLM && d->llm.prefill_replicas > 0; }
 
-static pl_pod pod_of(const sim_deployment *d)
+/* What a replica of d takes on pool p: whole GPUs, or one share of one GPU of a shared pool. */
+static pl_pod pod_for(const pool *p, const sim_deployment *d)
 {
-    return (pl_pod){0, 0, (int)d->gpus_per_replica, PL_MILLI, PL_ANY_MODEL};
+    int milli = p->fe->shares ? PL_MILLI / (int)p->fe->shares : PL_MILLI;
+    return (pl_pod){0, 0, (int)d->gpus_per_replica, milli, PL_ANY_MODEL};
+}
+
+/* A replica placed at `spot` joins the time-slicing group of its GPU (when the pool time-slices),
+ * and leaves it when unplaced. */
+static void join_group(pool *p, const pl_spot *spot, replica *r)
+{
+    if (!p->groups) return;
+    share_group *g = &p->groups[(size_t)spot->node * p->fe->gpus_per_node + (size_t)__builtin_ctzll(spot->gpus)];
+    FS_ASSERT(g->members < SHARE_MAX);
+    g->member[g->members++] = r;
+    r->share = g;
+}
+
+static void leave_group(replica *r)
+{
+    if (!r || !r->share) return;
+    share_group *g = r->share;
+    FS_ASSERT(!r->share_busy); /* a replica leaves idle: drained or evicted */
+    for (int i = 0; i < g->members; i++)
+        if (g->member[i] == r) g->member[i] = g->member[--g->members];
+    r->share = NULL;
+}
+
+double share_change(share_group *g, replica *self, int delta)
+{
+    double from = share_slowdown(g->busy, g->overhead);
+    g->busy += delta;
+    self->share_busy = delta > 0;
+    double to = share_slowdown(g->busy, g->overhead);
+    if (to != from)
+        for (int i = 0; i < g->members; i++)
+            if (g->member[i] != self && g->member[i]->share_busy) g->member[i]->ops->reshare(g->member[i], from, to);
+    return to;
 }
 
 /* ---- nodes ---- */
@@ -192,16 +228,16 @@ static void start_on(fleet *f, uint32_t d, uint32_t k, pool *p, const pl_spot *s
     sl->placed = now;
     n->replicas++;
     sl->ev = evq_push(Q(f), t, on_ready, f, (uint64_t)d << 32 | k);
-    slot_replica(f, d, k);
+    join_group(p, spot, slot_replica(f, d, k));
 }
 
 /* Place slot k in the first of its deployment's pools with room: true when placed. */
 static bool try_place(fleet *f, uint32_t d, uint32_t k)
 {
     const sim_deployment *dp = &f->cfg->deployments[d];
-    pl_pod pod = pod_of(dp);
     for (uint32_t x = 0; x < dp->npools; x++) {
         pool *p = &f->pools[dp->pools[x]];
+        pl_pod pod = pod_for(p, dp);
         pl_spot spot;
         if (pl_place(p->cl, f->policy, &pod, f->place_rng, &spot) == 0) {
             start_on(f, d, k, p, &spot);
@@ -211,20 +247,16 @@ static bool try_place(fleet *f, uint32_t d, uint32_t k)
     return false;
 }
 
-/* Slot k gives its GPUs back. */
-static void unplace(fleet *f, uint32_t d, slot *sl)
-{
-    pool *p = &f->pools[sl->pool];
-    pl_pod pod = pod_of(&f->cfg->deployments[d]);
-    pl_unplace(p->cl, &pod, &sl->spot);
-    p->nodes[sl->spot.node].replicas--;
-    sl->held_gpu_s += fs_time_to_s(NOW(f) - sl->placed) * pod.num_gpu;
-}
-
+/* Slot k gives its GPUs (or GPU share) back. */
 static void slot_off(fleet *f, uint32_t d, uint32_t k)
 {
     slot *sl = &f->dep[d].slots[k];
-    unplace(f, d, sl);
+    pool *p = &f->pools[sl->pool];
+    pl_pod pod = pod_for(p, &f->cfg->deployments[d]);
+    pl_unplace(p->cl, &pod, &sl->spot);
+    p->nodes[sl->spot.node].replicas--;
+    sl->held_gpu_s += fs_time_to_s(NOW(f) - sl->placed) * pod.num_gpu; /* whole GPUs; fleet_held_gpu_s applies shares */
+    leave_group(sim_dep_replicas(f->sim, d)[k]);
     sl->state = SLOT_OFF;
 }
 
@@ -664,6 +696,10 @@ fleet *fleet_new(struct sim *s, const sim_config *cfg)
         }
         p->cl = pl_cluster_new(spec, p->nnodes);
         free(spec);
+        if (fe->shares && !fe->mps) {
+            p->groups = fs_xcalloc((size_t)p->nnodes * fe->gpus_per_node, sizeof *p->groups);
+            for (size_t g = 0; g < (size_t)p->nnodes * fe->gpus_per_node; g++) p->groups[g].overhead = fe->switch_overhead;
+        }
         p->rng = fs_rng_new(cfg->seed, FS_STREAM_FAILURES, x);
         p->scaling = fe->min_nodes < fe->max_nodes;
         ca_config cc = ca_defaults((int32_t)fe->min_nodes, p->nnodes);
@@ -684,16 +720,17 @@ fleet *fleet_new(struct sim *s, const sim_config *cfg)
         df->desired = (int32_t)dp->replicas;
         fs_sample_init(&df->cold_start_s);
         /* the starting replicas are ready at time 0, placed in order as the scenario placed them */
-        pl_pod pod = pod_of(dp);
         for (uint32_t k = 0; k < dp->replicas; k++) {
             slot *sl = &df->slots[k];
             sl->state = SLOT_READY;
             sl->pool = UINT32_MAX; /* a MIG instance: the scenario counted those, they never move */
             for (uint32_t x = 0; x < dp->npools && sl->pool == UINT32_MAX; x++) {
                 pool *p = &f->pools[dp->pools[x]];
-                if (dp->gpu_share > 0 || pl_place(p->cl, f->policy, &pod, f->place_rng, &sl->spot) != 0) continue;
+                pl_pod pod = pod_for(p, dp);
+                if (p->fe->mig || pl_place(p->cl, f->policy, &pod, f->place_rng, &sl->spot) != 0) continue;
                 sl->pool = p->index;
                 p->nodes[sl->spot.node].replicas++;
+                join_group(p, &sl->spot, slot_replica(f, d, k));
             }
         }
         if (dp->autoscale.kind == SIM_SCALE_HPA) {
@@ -720,6 +757,7 @@ void fleet_free(fleet *f)
     for (uint32_t x = 0; x < f->cfg->nfleet; x++) {
         pool *p = &f->pools[x];
         pl_cluster_free(p->cl);
+        free(p->groups);
         free(p->nodes);
         free(p->pl_of_id);
         ca_fini(&p->ca);

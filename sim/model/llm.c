@@ -75,6 +75,7 @@ typedef struct llm {
                                    iteration (or run) in progress, and at the end of a STEP */
     evq_handle wake;
     bool preempted_this_step;
+    fs_time step_end;           /* the end of the STEP in progress */
 
     /* a run of decode-only iterations: the first run_len of those planned */
     decode_run run;
@@ -491,7 +492,8 @@ static void on_wake(void *ctx, void *obj, uint64_t arg);
  * is stepped until it is past it. */
 static bool can_run(const llm *e, const st_batch *b, bool admitted)
 {
-    if (!(e->p.fast_forward && e->role != LLM_PREFILL && !admitted && !e->preempted_this_step &&
+    /* time-sliced: each step's speed depends on the co-tenants busy when it starts */
+    if (!(e->p.fast_forward && !e->base.share && e->role != LLM_PREFILL && !admitted && !e->preempted_this_step &&
           b->prefill_tokens == 0 && b->decodes == e->nrun && b->decodes > 0))
         return false;
     for (int32_t i = 0; i < e->nrun; i++) /* and no shared block still filling: it is named when full */
@@ -636,6 +638,34 @@ static void apply_run(llm *e, int32_t j)
 
 /* ---- the event loop of a replica ---- */
 
+/* Time-slicing (sim_internal.h share_group): how much slower the step starting now runs. The
+ * replica counts as busy in its group from its first step until it goes idle. */
+static double share_factor(llm *e)
+{
+    share_group *g = e->base.share;
+    if (!g) return 1;
+    if (!e->base.share_busy) return share_change(g, &e->base, 1);
+    return share_slowdown(g->busy, g->overhead);
+}
+
+static void share_idle(llm *e)
+{
+    if (e->base.share_busy) share_change(e->base.share, &e->base, -1);
+}
+
+/* A co-tenant started or stopped: the step in progress (never a run: runs are off when shared)
+ * ends sooner or later. */
+static void llm_reshare(replica *r, double from, double to)
+{
+    llm *e = (llm *)r;
+    FS_ASSERT(e->state == STEP);
+    fs_time now = sim_now(r->sim), left = e->step_end - now, now_left = (fs_time)llround((double)left * to / from);
+    evq_cancel(sim_queue(r->sim), e->wake);
+    e->step_end = now + now_left;
+    e->base.busy_ns += now_left - left;
+    e->wake = evq_push_late(sim_queue(r->sim), e->step_end, on_wake, e, 0);
+}
+
 static void start_next(llm *e, fs_time now)
 {
     st_batch b;
@@ -643,6 +673,7 @@ static void start_next(llm *e, fs_time now)
     uint32_t nwait_before = e->nwait;
     if (!schedule(e, &b)) {
         e->state = IDLE;
+        share_idle(e);
         return;
     }
     bool admitted = e->nwait < nwait_before || e->nrun > nrun_before;
@@ -658,7 +689,10 @@ static void start_next(llm *e, fs_time now)
     e->state = STEP;
     st_prepared p;
     st_prepare(&e->model, &b, &p);
-    int64_t step = st_step_fx(&p, (int64_t)b.decode_ctx), R = (int64_t)e->frac + step;
+    int64_t step = st_step_fx(&p, (int64_t)b.decode_ctx);
+    double slow = share_factor(e);
+    if (slow != 1) step = (double)step * slow >= (double)ST_FX_MAX ? ST_FX_MAX : (int64_t)llround((double)step * slow);
+    int64_t R = (int64_t)e->frac + step;
     fs_time end = now + (R >> ST_FRAC);
     e->end_frac = (uint32_t)(R & (((int64_t)1 << ST_FRAC) - 1));
     e->base.busy_ns += end - now;
@@ -666,6 +700,7 @@ static void start_next(llm *e, fs_time now)
     e->base.active_s += pw_active_at(&pw, e->power_w, b.decode_ctx, (double)step * FX_S);
     if (b.prefill_tokens > 0)
         e->base.prefill_ns += (double)(end - now) * b.prefill_tokens / (double)(b.prefill_tokens + b.decodes);
+    e->step_end = end;
     e->wake = evq_push_late(sim_queue(e->base.sim), end, on_wake, e, 0);
 }
 
@@ -805,6 +840,7 @@ static void llm_evict(replica *r, req_fifo *out)
     }
     for (sim_req *q = out->head; q; q = q->next) q->generated = q->kv_tokens = 0;
     e->state = IDLE;
+    share_idle(e);
     e->frac = 0;
     e->run_len = 0;
     e->new_head = false;
@@ -831,7 +867,7 @@ static bool llm_abandon(replica *r, sim_req *q)
 }
 
 static const replica_ops llm_ops = {llm_submit, llm_kick, llm_free_slots, llm_waiting, llm_running, llm_kv_usage,
-                                    llm_evict, llm_abandon, llm_free};
+                                    llm_evict, llm_abandon, llm_reshare, llm_free};
 
 replica *llm_replica_new(struct sim *s, const sim_deployment *d, uint32_t index, uint32_t dep, enum llm_role role)
 {

@@ -855,7 +855,9 @@ static double energy_j(const sim *s, fs_time end)
         if (!r) continue;
         const sim_deployment *d = &c->deployments[r->deployment];
         const sim_fleet_entry *fe = &c->fleet[d->gpu];
-        j += r->active_s * (d->gpu_share > 0 ? d->gpu_share : d->gpus_per_replica) * (fe->tdp_w - fe->idle_w);
+        /* a time-sliced replica's activity is of the whole GPU (it runs alone in its turns) */
+        double gpus = fe->shares && !fe->mps ? 1 : d->gpu_share > 0 ? d->gpu_share : d->gpus_per_replica;
+        j += r->active_s * gpus * (fe->tdp_w - fe->idle_w);
     }
     return j;
 }

@@ -102,7 +102,8 @@ typedef struct sim_deployment {
     enum sim_router router;
     sim_router_params routing;
     double gpu_share;         /* GPUs a replica holds, for billing, when not whole: a MIG instance's
-                                 compute slices / 7; 0: gpus_per_replica */
+                                 compute slices / 7, a share of a shared GPU 1 / shares;
+                                 0: gpus_per_replica */
     /* Node pools the replicas may go to, in order of preference (pools[0] == gpu); all of one
      * GPU type. `replicas` start ready at time 0; more start (cold) when an autoscaler asks or a
      * replica is lost. */
@@ -114,6 +115,7 @@ typedef struct sim_deployment {
      * profiling runs); then the replica takes requests. */
     fs_time container_start, warmup;
     double weight_bytes;
+    double mem_fraction;      /* llm: its engine's gpu_memory_utilization (what it holds of a shared GPU) */
 } sim_deployment;
 
 /* A node pool: nodes of one GPU type, billed per GPU-hour from the moment a node is asked for
@@ -129,6 +131,14 @@ typedef struct sim_fleet_entry {
     uint32_t min_nodes, max_nodes; /* both the starting node count unless given */
     double price_per_hour;    /* USD per GPU-hour */
     double idle_w, tdp_w;     /* power of one GPU idle and at full activity (gpu/power.h) */
+    /* Sharing GPUs without partitioning them (gpu/share.h): each GPU holds `shares` replicas
+     * (the device plugin's `replicas: N`; 0: a replica takes whole GPUs). Time-slicing runs
+     * busy co-tenants in turn (slower by share_slowdown with switch_overhead); MPS runs them
+     * at once, each on 1/shares of the SMs. */
+    uint32_t shares;
+    bool mps;
+    bool mig;                 /* partitioned into MIG instances (placed by the scenario; they never move) */
+    double switch_overhead;
     bool spot;                /* spot capacity: reclaimed with a notice */
     double reclaims_per_hour; /* spot: reclaims per node-hour (exponential gaps) */
     fs_time reclaim_notice;   /* spot: warning before a node goes (replicas drain meanwhile) */

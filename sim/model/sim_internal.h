@@ -8,6 +8,7 @@
 #include "decoderun.h"
 #include "evq.h"
 #include "rng.h"
+#include "share.h"
 #include "sim.h"
 
 /* A request in flight. Owned by the simulation's pool; replicas and routers link it into their
@@ -92,7 +93,22 @@ static inline sim_req *fifo_pop(req_fifo *f)
  *   abandon     a request's client gave up.
  * The replica reports progress through sim_first_token() and sim_done().
  */
+/* Replicas time-slicing one GPU (a pool's `sharing`, gpu/share.h): while `busy` of them have work,
+ * each runs at 1 / share_slowdown(busy, overhead) of its speed alone, as processor sharing: when
+ * one starts or stops, the steps in progress of the others stretch or shrink to the new rate.
+ * Owned by the fleet (one per GPU of a time-sliced pool); members point to it. */
+#define SHARE_MAX 48
 typedef struct replica replica;
+typedef struct share_group {
+    int members, busy;
+    double overhead;
+    replica *member[SHARE_MAX];
+} share_group;
+/* A member starts having work (delta 1) or stops (-1): the rate changes for every busy member;
+ * the others' steps in progress are rescaled (replica_ops.reshare). Returns the new slowdown. */
+double share_change(share_group *g, replica *self, int delta);
+
+
 typedef struct replica_ops {
     void (*submit)(replica *r, sim_req *q);
     void (*kick)(replica *r);
@@ -108,6 +124,9 @@ typedef struct replica_ops {
      * queued; the caller finishes it), false when it is in service and the replica calls
      * sim_abandon() once it stops working on it. */
     bool (*abandon)(replica *r, sim_req *q);
+    /* Time-slicing: the step (or batch) in progress, begun at slowdown `from`, now runs at slowdown
+     * `to`: what remains of it takes to / from as long. */
+    void (*reshare)(replica *r, double from, double to);
     void (*free)(replica *r);
 } replica_ops;
 
@@ -118,6 +137,8 @@ struct replica {
     uint32_t deployment;
     uint32_t outstanding;  /* routed here and not done: queued + in service */
     fs_time busy_ns;       /* time spent serving, for utilisation */
+    share_group *share;    /* the GPU's time-slicing group, NULL when it has the GPU (or slice) alone */
+    bool share_busy;       /* counted among the group's busy members */
     double prefill_ns;     /* the part of busy_ns attributed to prefill (LLM: each iteration split by
                               its prompt tokens' share of the tokens it computes) */
     double active_s;       /* activity-weighted GPU seconds: sum over its iterations of u x step (power.h) */
