@@ -6,7 +6,7 @@
 #
 # RUNS: executions per target (default 1000000; 0 runs each seed once and stops, as CI does).
 # TARGET: fuzz_azure, fuzz_burstgpt, fuzz_mooncake, fuzz_vllm, fuzz_csv, fuzz_jsonl, fuzz_wl_json,
-# fuzz_scenario, with or without the fuzz_ prefix (default: all). FUZZ_ARGS adds libFuzzer
+# fuzz_scenario, fuzz_profile, with or without the fuzz_ prefix (default: all). FUZZ_ARGS adds libFuzzer
 # options (e.g. FUZZ_ARGS=-max_total_time=600).
 #
 # Each target works in build-fuzz/fuzz-work/TARGET/: corpus/ (the seeds and what the run added),
@@ -21,7 +21,7 @@ if (($#)) && [[ $1 =~ ^[0-9]+$ ]]; then
   runs=$1
   shift
 fi
-all=(fuzz_azure fuzz_burstgpt fuzz_mooncake fuzz_vllm fuzz_csv fuzz_jsonl fuzz_wl_json fuzz_scenario)
+all=(fuzz_azure fuzz_burstgpt fuzz_mooncake fuzz_vllm fuzz_csv fuzz_jsonl fuzz_wl_json fuzz_scenario fuzz_profile)
 targets=()
 for t in "$@"; do
   t=fuzz_${t#fuzz_}
