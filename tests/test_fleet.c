@@ -137,6 +137,8 @@ static void test_kpa_from_zero_holds_requests(void)
     fs_metrics m = {0};
     sim_metrics(s, &m);
     CHECK_NEAR(metric(&m, "cold_start_mean", "svc"), 30, 1e-9);
+    CHECK_NEAR(metric(&m, "held_for_replica", "requests"), 1, 0);
+    CHECK_NEAR(metric(&m, "held_for_replica", "mean"), 31900, 1e-9); /* 0.1 s to 32 s */
     fs_metrics_fini(&m);
     sim_free(s);
     free(r.v);

@@ -380,6 +380,7 @@ void router_route(router *rt, sim_req *q)
 {
     uint32_t n = rt->n, pick = 0;
     if (rt->nready == 0 && rt->kind != SIM_ROUTER_CENTRAL_QUEUE) { /* held until a replica is ready */
+        q->held_since = sim_now(rt->sim);
         fifo_push(&rt->held, q);
         return;
     }
@@ -492,7 +493,10 @@ void router_set_ready(router *rt, replica *r, bool ready)
         req_fifo held = rt->held;
         rt->held = (req_fifo){0};
         sim_req *q;
-        while ((q = fifo_pop(&held)) != NULL) router_route(rt, q);
+        while ((q = fifo_pop(&held)) != NULL) {
+            sim_held(rt->sim, q, sim_now(rt->sim) - q->held_since);
+            router_route(rt, q);
+        }
         router_on_capacity(rt, r);
     } else {
         uint32_t k = rt->pos[i], last = rt->ready[--rt->nready];

@@ -65,6 +65,8 @@ struct sim {
     uint64_t rate_limited, throttled_dropped;
     uint64_t remote, residency_refused; /* served in another region than their own; no allowed region */
     uint64_t abandoned;          /* measured requests whose client gave up (admission.timeout) */
+    uint64_t held;               /* measured requests that waited for a first ready replica */
+    fs_time held_ns, held_max;
     double sampled_j;            /* energy at the last sample, for the power series */
     fs_time sampled_at;
     /* per tenant (index 0: requests without one), measured requests */
@@ -520,6 +522,14 @@ void sim_reject(struct sim *s, sim_req *q, fs_time t)
     leave(s, q);
 }
 
+void sim_held(struct sim *s, const sim_req *q, fs_time waited)
+{
+    if (q->r.arrival < s->cfg.warmup) return;
+    s->held++;
+    s->held_ns += waited;
+    if (waited > s->held_max) s->held_max = waited;
+}
+
 /* The client gave up: counted, streamed as unfinished, out of its replica (or queue). */
 void sim_abandon(struct sim *s, sim_req *q, fs_time t)
 {
@@ -930,6 +940,11 @@ void sim_metrics(sim *s, fs_metrics *m)
         fs_metrics_add(m, "residency_refused", "value", (double)s->residency_refused, "requests");
     }
     if (c->admission.timeout > 0) fs_metrics_add(m, "abandoned", "value", (double)s->abandoned, "requests");
+    if (s->held > 0) { /* the latency cold starts added where no replica was ready */
+        fs_metrics_add(m, "held_for_replica", "requests", (double)s->held, "requests");
+        fs_metrics_add(m, "held_for_replica", "mean", fs_time_to_ms(s->held_ns) / (double)s->held, "ms");
+        fs_metrics_add(m, "held_for_replica", "max", fs_time_to_ms(s->held_max), "ms");
+    }
     uint64_t judged = s->completed + s->unfinished + s->rejected + s->throttled_dropped + s->residency_refused +
                       s->abandoned;
     fs_metrics_add(m, "slo_attainment", "value", judged ? 100.0 * (double)s->good / (double)judged : NAN, "%");

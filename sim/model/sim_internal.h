@@ -30,6 +30,7 @@ typedef struct sim_req {
     bool abandoned;            /* its client gave up waiting for the first token */
     bool retrying, in_transit; /* waiting to retry after a 429; travelling to another region */
     bool timed;                /* `timer` is pending */
+    fs_time held_since;        /* when its router held it for want of a ready replica */
     evq_handle timer;          /* the client's patience (admission.timeout) */
     fs_time back;              /* the response's trip back from another region */
     uint32_t attempts;         /* 429s received so far */
@@ -175,6 +176,8 @@ void sim_first_token(struct sim *s, sim_req *q, fs_time t);
 void sim_done(struct sim *s, sim_req *q, fs_time t);
 /* The engine refused the request (it can never fit): it leaves the simulation now. */
 void sim_reject(struct sim *s, sim_req *q, fs_time t);
+/* A request held for want of a ready replica (a cold start under way) was routed after `waited`. */
+void sim_held(struct sim *s, const sim_req *q, fs_time waited);
 /* A request whose client gave up leaves the replica that was serving it at t. */
 void sim_abandon(struct sim *s, sim_req *q, fs_time t);
 /* Inter-token gaps: `weight` tokens each emitted `gap` after the previous one of its request. */
