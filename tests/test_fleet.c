@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "harness.h"
+#include "mig.h"
+#include "migplace.h"
 #include "rows.h"
 #include "sim.h"
 #include "wl.h"
@@ -322,6 +324,56 @@ static void test_time_slicing_hand_checked(void)
     free(r.v);
 }
 
+/* MIG instances made on demand, with a repartition: one A100-80GB (dynamic MIG, mig_aware,
+ * repartitioning allowed, 60 s to reconfigure). Deployment a (1g.10gb) starts with one replica
+ * (its instance at slot 6, where mig_aware puts a 1g), serves one request at 0.1 s and is
+ * scaled to zero by its KPA; its instance stays, free. Deployment b (7g.80gb) starts at zero; its
+ * request at 200 s is held and, b's autoscaler having decided 0 before, the activator pokes it:
+ * it asks for a replica at once. The 7g fits only by repartitioning the GPU (all its instances
+ * free): 60 s, then the cold start on a node without b's image (20 s pull, 5 s container, 2 s
+ * weights, 3 s warm-up): ready at 290 s, the request done at 291 s. */
+static void test_dynamic_mig(void)
+{
+    fs_error err;
+    mig_table *mt = mig_table_new(&err);
+    CHECK(mt != NULL);
+    const mig_gpu *g = mig_gpu_find(mt, "A100-SXM4-80GB");
+    sim_config c = pool_config();
+    snprintf(c.fleet[0].gpu, sizeof c.fleet[0].gpu, "A100-SXM4-80GB");
+    c.fleet[0].max_nodes = 1;
+    c.fleet[0].mig_dynamic = g;
+    c.fleet[0].mig_policy = MP_MIG_AWARE;
+    c.fleet[0].mig_repartition = true;
+    c.fleet[0].mig_reconfigure = S(60);
+    c.ndeployments = 2;
+    c.deployments[1] = c.deployments[0];
+    snprintf(c.deployments[1].name, sizeof c.deployments[1].name, "b");
+    c.deployments[1].replicas = 0;
+    const char *prof[2] = {"1g.10gb", "7g.80gb"};
+    for (int k = 0; k < 2; k++) {
+        sim_deployment *d = &c.deployments[k];
+        d->mig_profile = mig_profile_find(g, prof[k]);
+        d->gpu_share = d->mig_profile->compute_slices / 7.0;
+        d->autoscale.kind = SIM_SCALE_KPA;
+        d->autoscale.kpa = kpa_defaults();
+    }
+    wl_request v[2] = {{.arrival = S(0.1), .input_tokens = 1, .output_tokens = 1, .target = 0},
+                       {.arrival = S(200), .input_tokens = 1, .output_tokens = 1, .target = 1}};
+    rows r = {0};
+    sim *s = run_capture(&c, wl_list_open(v, 2), &r);
+    CHECK_INT(r.n, 2);
+    for (size_t i = 0; i < r.n; i++) CHECK_INT(r.v[i].done, r.v[i].id == 0 ? S(1.1) : S(291));
+    fs_metrics m = {0};
+    sim_metrics(s, &m);
+    CHECK_NEAR(metric(&m, "mig_repartitions", "l4"), 1, 0);
+    CHECK_NEAR(metric(&m, "mig_instances", "l4"), 1, 0);
+    CHECK_NEAR(metric(&m, "cold_start_mean", "b"), 90, 1e-9);
+    fs_metrics_fini(&m);
+    sim_free(s);
+    free(r.v);
+    mig_table_free(mt);
+}
+
 int main(void)
 {
     RUN(test_hpa_scale_up_cold_start);
@@ -330,5 +382,6 @@ int main(void)
     RUN(test_regions);
     RUN(test_energy_hand_checked);
     RUN(test_time_slicing_hand_checked);
+    RUN(test_dynamic_mig);
     return DONE();
 }

@@ -410,7 +410,7 @@ static const bad_case bad_cases[] = {
      "deployments[0].autoscale.scale_to_zero_grace_s", 0, 0, {"expected a number >= 6", "got 5", NULL}},
     {"autoscale on MIG", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'A100', 'count': 2, 'mig': 'all-3g.40gb'}], "
      "'deployments': [{'model': 'm', " SVC ", 'mig_profile': '3g.40gb', 'autoscale': {'policy': 'kpa'}}], " WL "}",
-     "deployments[0].autoscale", 0, 0, {"autoscaling replicas on MIG instances is not modelled", NULL}},
+     "deployments[0].autoscale", 0, 0, {"autoscaling replicas on MIG instances of a fixed layout is not modelled", NULL}},
     {"autoscale on a disaggregated deployment",
      LLM_ON("{'gpu': 'H100', 'count': 8}", "'autoscale': {'policy': 'kpa'}, 'disaggregation': {'prefill_replicas': 1, "
             "'decode_replicas': 1}"),
@@ -519,6 +519,23 @@ static const bad_case bad_cases[] = {
      {"no peer-to-peer link", NULL}},
     {"model too big for the instance", MIGF("all-1g.10gb") MIGD("'mig_profile': '1g.10gb'"), "deployments[0].model", 0, 0,
      {"does not fit on a MIG instance 1g.10gb of A100-SXM4-80GB", "use a larger profile or whole GPUs", NULL}},
+    /* MIG instances made on demand */
+#define DYNF(extra) "{" NAME ", " DUR ", 'fleet': [{'gpu': 'A100-SXM4-80GB', 'count': 2, 'gpus_per_node': 2, " \
+    "'mig': 'dynamic'" extra "}], "
+    {"dynamic MIG: unknown profile", DYNF("") MIGD("'mig_profile': '5g.50gb'"), "deployments[0].mig_profile", 0, 0,
+     {"expected a MIG profile of A100-SXM4-80GB (1g.10gb", "got \"5g.50gb\"", NULL}},
+    {"dynamic MIG: profile missing", DYNF("") MIGD("'replicas': 1"), "deployments[0].mig_profile", 0, 0,
+     {"required key is missing", "name the profile each replica takes", NULL}},
+    {"dynamic MIG: no room", DYNF("") MIGD("'mig_profile': '4g.40gb', 'replicas': 3"), "deployments[0]", 0, 0,
+     {"replica 3 of meta-llama/Llama-3.1-8B needs a MIG instance 4g.40gb, and no GPU of fleet[0] (2 GPUs) has room",
+      "placed by mig_aware", NULL}},
+    {"dynamic MIG: policy unknown", DYNF(", 'mig_policy': 'spread'") MIGD("'mig_profile': '1g.10gb'"),
+     "fleet[0].mig_policy", 0, 0, {"first_fit\", \"best_fit\", \"mig_aware", NULL}},
+    {"dynamic MIG: a part node", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'A100-SXM4-80GB', 'count': 2, 'mig': 'dynamic'}], "
+     MIGD("'mig_profile': '1g.10gb'"), "fleet[0]", 0, 0, {"expected count to be a multiple of gpus_per_node (8), got 2",
+                                                          NULL}},
+    {"MIG policy on a whole-GPU pool", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'L4', 'count': 4, 'mig_repartition': true}], "
+     DEPS ", " WL "}", "fleet[0].mig_repartition", 0, 0, {"applies to a pool with \"mig\": \"dynamic\" only", NULL}},
     /* GPU sharing (time-slicing, MPS) */
 #define SHF(sharing) "{" NAME ", " DUR ", 'fleet': [{'gpu': 'H100-SXM', 'count': 1, 'sharing': " sharing "}], "
 #define SHD(extra) "'deployments': [{'model': 'meta-llama/Llama-3.1-8B', 'kind': 'llm', " extra "}], " WL "}"
@@ -1442,6 +1459,27 @@ static void test_sharing(void)
     }
 }
 
+/* A dynamic MIG pool: defaults, and autoscaling allowed on it (instances are made as needed). */
+static void test_dynamic_mig(void)
+{
+    scenario sc;
+    if (load_good("{'name': 't', 'duration': 60, 'fleet': [{'gpu': 'A100-SXM4-80GB', 'count': 2, 'gpus_per_node': 2, "
+                  "'mig': 'dynamic'}], "
+                  "'deployments': [{'model': 'meta-llama/Llama-3.1-8B', 'kind': 'llm', 'mig_profile': '3g.40gb', "
+                  "'replicas': 2, 'autoscale': {'policy': 'hpa', 'max_replicas': 4}}], 'workload': {'rate': 10}}",
+                  NULL, &sc))
+        return;
+    const sim_fleet_entry *fe = &sc.cfg.fleet[0];
+    CHECK(fe->mig_dynamic != NULL && !fe->mig);
+    CHECK_INT(fe->mig_policy, 2); /* mig_aware */
+    CHECK(!fe->mig_repartition);
+    CHECK_INT(fe->mig_reconfigure, 60000000000);
+    CHECK_STR(sc.cfg.deployments[0].mig_profile->name, "3g.40gb");
+    CHECK_NEAR(sc.cfg.deployments[0].gpu_share, 3.0 / 7, 1e-15);
+    CHECK_CONTAINS(sc.resolved_json, "\"mig_policy\":\"mig_aware\"");
+    scenario_fini(&sc);
+}
+
 static void test_admission_keys(void)
 {
     scenario sc;
@@ -1731,6 +1769,7 @@ int main(void)
     RUN(test_replica_placement);
     RUN(test_admission_keys);
     RUN(test_sharing);
+    RUN(test_dynamic_mig);
     RUN(test_pool_defaults);
     RUN(test_pools_and_hpa);
     RUN(test_kpa_from_zero);

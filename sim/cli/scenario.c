@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "catalog.h"
+#include "migplace.h"
 #include "placement.h"
 #include "scenario_internal.h"
 #include "share.h"
@@ -27,7 +28,9 @@
 static const char *const fleet_keys[] = {"gpu", "name", "region", "count", "price_per_hour", "mig", "gpus_per_node",
                                          "min_nodes", "max_nodes", "provision_s", "image_pull_s", "storage_gbs",
                                          "unneeded_s", "spot", "reclaims_per_hour", "reclaim_notice_s", "mtbf_hours",
-                                         "mttr_s", "sharing", NULL};
+                                         "mttr_s", "sharing", "mig_policy", "mig_repartition", "mig_reconfigure_s",
+                                         NULL};
+static const char *const mig_policies[] = {"first_fit", "best_fit", "mig_aware", NULL}; /* enum mp_policy */
 static const char *const sharing_keys[] = {"mode", "replicas", "switch_overhead", NULL};
 static const char *const sharing_modes[] = {"time_slicing", "mps", NULL};
 
@@ -79,7 +82,10 @@ static int check_name_len(jv_ctx *c, const char *p, const char *key, const char 
 }
 
 /* A fleet entry's "mig" layout, checked against the GPU type's geometry. */
-static int load_mig_layout(jv_ctx *c, json_t *o, const char *p, const gpu_spec *g, scenario *sc, mig_layout *out)
+/* A fleet entry's "mig": a fixed layout checked against the GPU type's geometry, or "dynamic"
+ * (instances made as replicas come: fe->mig_dynamic). */
+static int load_mig_layout(jv_ctx *c, json_t *o, const char *p, const gpu_spec *g, scenario *sc, mig_layout *out,
+                           sim_fleet_entry *fe)
 {
     const char *text;
     if (jv_get_str(c, o, p, "mig", true, NULL, NULL, &text)) return -1;
@@ -91,7 +97,38 @@ static int load_mig_layout(jv_ctx *c, json_t *o, const char *p, const gpu_spec *
         return fs_error_at(c->err, c->file, pk, "no MIG geometry is known for %s (MIG layouts exist for the A100, "
                            "H100 and H200 types)", g->name);
     }
+    if (strcasecmp(text, "dynamic") == 0) {
+        out->gpu = mg;
+        out->n = 0;
+        fe->mig_dynamic = mg;
+        return 0;
+    }
     return mig_layout_parse(mg, text, out, c->err) ? at_path(c, p, "mig") : 0;
+}
+
+/* A dynamic MIG pool's policy for new instances, and whether it may repartition. */
+static int load_mig_dynamic(jv_ctx *c, json_t *o, const char *p, sim_fleet_entry *fe)
+{
+    static const char *const keys[] = {"mig_policy", "mig_repartition", "mig_reconfigure_s"};
+    if (!fe->mig_dynamic) {
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+            if (json_object_get(o, keys[k])) {
+                char pk[JV_PATH_MAX];
+                jv_join(pk, p, keys[k]);
+                return fs_error_at(c->err, c->file, pk, "applies to a pool with \"mig\": \"dynamic\" only");
+            }
+        return 0;
+    }
+    if (fe->count % fe->gpus_per_node != 0)
+        return fs_error_at(c->err, c->file, p, "a pool with \"mig\": \"dynamic\" has whole nodes: expected count to "
+                           "be a multiple of gpus_per_node (%u), got %u", fe->gpus_per_node, fe->count);
+    const char *policy;
+    if (jv_get_str(c, o, p, "mig_policy", false, "mig_aware", mig_policies, &policy) ||
+        jv_get_bool(c, o, p, "mig_repartition", false, &fe->mig_repartition) ||
+        jv_get_span(c, o, p, "mig_reconfigure_s", false, 60, true, 1e9, &fe->mig_reconfigure))
+        return -1;
+    fe->mig_policy = jv_choice_index(mig_policies, policy);
+    return 0;
 }
 
 /* Nodes a pool starts with: its GPUs in nodes of gpus_per_node (the last may have fewer). */
@@ -218,10 +255,12 @@ static int load_fleet_entry(jv_ctx *c, scenario *sc, json_t *o, const char *p, s
     if (jv_get_int(c, o, p, "gpus_per_node", false, 8, 1, PL_MAX_GPUS, &per_node)) return -1;
     out->gpus_per_node = (uint32_t)per_node;
     mig->n = 0;
-    if (json_object_get(o, "mig") && load_mig_layout(c, o, p, g, sc, mig)) return -1;
-    if (load_sharing(c, o, p, out, mig->n > 0)) return -1;
+    out->mig_dynamic = NULL;
+    if (json_object_get(o, "mig") && load_mig_layout(c, o, p, g, sc, mig, out)) return -1;
+    bool partitioned = mig->n > 0 || out->mig_dynamic;
+    if (load_sharing(c, o, p, out, partitioned) || load_mig_dynamic(c, o, p, out)) return -1;
     out->mig = mig->n > 0;
-    return load_node_bounds(c, o, p, out, mig->n > 0) || load_pool_dynamics(c, o, p, out) ? -1 : 0;
+    return load_node_bounds(c, o, p, out, partitioned) || load_pool_dynamics(c, o, p, out) ? -1 : 0;
 }
 
 static int load_fleet(jv_ctx *c, scenario *sc, json_t *root)
@@ -510,7 +549,7 @@ static int load_pools(jv_ctx *c, scenario *sc, json_t *o, const char *p, sim_dep
     d->gpu = d->pools[0];
     if (!has_gpu) json_object_set_new(o, "gpu", json_string(g->name));
     for (uint32_t k = 0; k < d->npools && d->npools > 1; k++)
-        if (sc->fleet_mig[d->pools[k]].n > 0)
+        if (sc->fleet_mig[d->pools[k]].n > 0 || cfg->fleet[d->pools[k]].mig_dynamic)
             return fs_error_at(c->err, c->file, pp, "expected a single pool when one has a \"mig\" layout (fleet[%u] "
                                "\"%s\": replicas on MIG instances stay on their pool), got %u pools", d->pools[k],
                                cfg->fleet[d->pools[k]].name, d->npools);
@@ -663,11 +702,12 @@ static int load_replicas(jv_ctx *c, json_t *o, const char *p, sim_deployment *d)
 static uint64_t reachable_replicas(const sim_config *cfg, const sim_deployment *d, uint64_t *nodes, uint64_t *gpus)
 {
     uint64_t n = 0, gpr = d->gpus_per_replica;
+    uint64_t per_gpu = d->mig_profile ? (uint64_t)d->mig_profile->max_instances : 1; /* instances a GPU holds */
     *nodes = *gpus = 0;
     for (uint32_t i = 0; i < d->npools; i++) {
         const sim_fleet_entry *fe = &cfg->fleet[d->pools[i]];
         uint64_t per = fe->gpus_per_node, rest = fe->count % per, full = fe->max_nodes - (rest ? 1 : 0);
-        n += full * (per / gpr) + rest / gpr;
+        n += (full * (per / gpr) + rest / gpr) * per_gpu;
         *nodes += fe->max_nodes;
         *gpus += full * per + rest;
     }
@@ -711,8 +751,8 @@ static int refuse_autoscale(jv_ctx *c, const char *p, bool mig)
     char pa[JV_PATH_MAX];
     jv_join(pa, p, "autoscale");
     if (mig)
-        return fs_error_at(c->err, c->file, pa, "autoscaling replicas on MIG instances is not modelled (a pool with "
-                           "a \"mig\" layout keeps its nodes and partitions); remove autoscale or use whole GPUs");
+        return fs_error_at(c->err, c->file, pa, "autoscaling replicas on MIG instances of a fixed layout is not "
+                           "modelled (its partitions never change); use \"mig\": \"dynamic\" on the pool, or whole GPUs");
     return fs_error_at(c->err, c->file, pa, "autoscaling a disaggregated deployment is not modelled (its prefill "
                        "and decode replicas would each need their own autoscaler); remove autoscale or "
                        "disaggregation");
@@ -792,7 +832,18 @@ static int load_deployment(jv_ctx *c, scenario *sc, json_t *o, const char *p, si
     const mig_profile *mp = NULL;
     char pk[JV_PATH_MAX];
     jv_join(pk, p, "mig_profile");
-    if (json_object_get(o, "mig_profile")) {
+    const mig_gpu *dyn = cfg->fleet[d->gpu].mig_dynamic;
+    if (json_object_get(o, "mig_profile") && dyn) { /* instances made on demand: any profile of the type */
+        const char *prof;
+        if (jv_get_str(c, o, p, "mig_profile", true, NULL, NULL, &prof)) return -1;
+        if (!(mp = mig_profile_find(dyn, prof))) {
+            char list[512] = "";
+            for (int i = 0; i < dyn->nprofiles; i++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", dyn->profiles[i].name);
+            return fs_error_at(c->err, c->file, pk, "expected a MIG profile of %s (%s), got \"%s\"", dyn->name, list,
+                               prof);
+        }
+    } else if (json_object_get(o, "mig_profile")) {
         const char *prof;
         if (jv_get_str(c, o, p, "mig_profile", true, NULL, NULL, &prof)) return -1;
         if (lay->n == 0)
@@ -812,18 +863,19 @@ static int load_deployment(jv_ctx *c, scenario *sc, json_t *o, const char *p, si
             return fs_error_at(c->err, c->file, pk, "expected a profile of fleet[%u]'s MIG layout (%s), got \"%s\"",
                                d->gpu, list, prof);
         }
-    } else if (lay->n > 0) {
+    } else if (lay->n > 0 || dyn) {
         return fs_error_at(c->err, c->file, pk, "required key is missing: fleet[%u]'s %s GPUs are partitioned into "
                            "MIG instances; name the profile each replica takes", d->gpu, g->name);
     }
     sc->dep_mig[index] = mp;
+    d->mig_profile = mp;
     if (mp) {
         long long gpr = 1;
         if (jv_get_int(c, o, p, "gpus_per_replica", false, 1, 1, 1, &gpr)) return -1; /* one instance each */
         d->gpu_share = mp->compute_slices / (double)MIG_COMPUTE_SLICES;
     }
     bool scaled = d->autoscale.kind != SIM_SCALE_NONE;
-    if (scaled && (mp || (d->kind == SIM_KIND_LLM && json_object_get(o, "disaggregation"))))
+    if (scaled && ((mp && !dyn) || (d->kind == SIM_KIND_LLM && json_object_get(o, "disaggregation"))))
         return refuse_autoscale(c, p, mp != NULL);
     if (d->kind == SIM_KIND_LLM ? load_llm(c, cat, o, p, d, g, lay->gpu, mp, has_replicas) : load_fixed(c, o, p, d))
         return -1;
@@ -854,7 +906,7 @@ static int check_whole_gpus(jv_ctx *c, const sim_config *cfg, const mig_layout *
     uint64_t need, have;
     char p[JV_PATH_MAX];
     for (uint32_t f = 0; f < cfg->nfleet; f++) {
-        if (mig[f].n > 0) continue; /* counted per MIG profile */
+        if (mig[f].n > 0 || cfg->fleet[f].mig_dynamic) continue; /* counted per MIG profile, placed below */
         need_and_have(cfg, 1u << f, &need, &have);
         bool named = strcmp(cfg->fleet[f].name, cfg->fleet[f].gpu) != 0;
         if (need > have) {
@@ -1109,6 +1161,36 @@ static int check_cotenants(jv_ctx *c, const scenario *sc, uint32_t f, const cote
     return 0;
 }
 
+/* On a pool with "mig": "dynamic", the initial replicas' instances are made one by one by the
+ * pool's mig_policy (sim/model/migplace.h), as the run will make them: each must find room. */
+static int place_dynamic_mig(jv_ctx *c, scenario *sc)
+{
+    const sim_config *cfg = &sc->cfg;
+    for (uint32_t f = 0; f < cfg->nfleet; f++) {
+        const sim_fleet_entry *fe = &cfg->fleet[f];
+        if (!fe->mig_dynamic) continue;
+        mp_cluster *mc = mp_cluster_new(fe->mig_dynamic, (int)start_nodes(fe), (int)fe->gpus_per_node);
+        int rc = 0;
+        for (uint32_t d = 0; d < cfg->ndeployments && rc == 0; d++) {
+            const sim_deployment *dp = &cfg->deployments[d];
+            if (dp->gpu != f) continue;
+            for (uint32_t r = 0; r < dp->replicas && rc == 0; r++) {
+                mp_placement pl;
+                if (mp_place(mc, dp->mig_profile, (enum mp_policy)fe->mig_policy, &pl) == 0) continue;
+                char p[JV_PATH_MAX];
+                jv_join_index(p, "deployments", d);
+                rc = fs_error_at(c->err, c->file, p, "replica %u of %s needs a MIG instance %s, and no GPU of fleet[%u] "
+                                 "(%u GPUs) has room for one once the replicas before it are placed by %s",
+                                 r + 1, dp->name, dp->mig_profile->name, f, fe->count,
+                                 mp_policy_name((enum mp_policy)fe->mig_policy));
+            }
+        }
+        mp_cluster_free(mc);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
 static int place_replicas(jv_ctx *c, json_t *root, scenario *sc)
 {
     sim_config *cfg = &sc->cfg;
@@ -1285,8 +1367,8 @@ static int validate(jv_ctx *c, json_t *root, const scenario_opts *opts, scenario
     }
 
     if (load_catalogs(c, root, opts, sc) || load_fleet(c, sc, root) || load_deployments(c, sc, root) ||
-        place_replicas(c, root, sc) || scenario_load_workload(c, root, opts, sc) || load_admission(c, root, sc) ||
-        load_regions(c, root, sc) || load_energy(c, root, sc))
+        place_replicas(c, root, sc) || place_dynamic_mig(c, sc) || scenario_load_workload(c, root, opts, sc) ||
+        load_admission(c, root, sc) || load_regions(c, root, sc) || load_energy(c, root, sc))
         return -1;
     json_t *fl = NULL; /* what happens to the requests of a replica that is lost */
     if (jv_get_obj(c, root, "", "failures", false, &fl) || jv_check_keys(c, fl, "failures", failure_keys) ||

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "migplace.h"
 #include "placement.h"
 #include "sim_internal.h"
 
@@ -40,7 +41,8 @@ enum node_state { NODE_DOWN, NODE_UP, NODE_FAILED, NODE_RECLAIMING };
 typedef struct slot {
     enum slot_state state;
     uint32_t pool;             /* while placed */
-    pl_spot spot;
+    pl_spot spot;              /* its node (and, on whole or shared GPUs, its GPUs) */
+    mp_where mig;              /* on a dynamic MIG pool: its instance */
     evq_handle ev;             /* STARTING: the end of the cold start */
     fs_time asked;             /* when it was last wanted (cold-start latency counts from here) */
     fs_time placed;            /* when it took its GPUs (billing share of its deployment) */
@@ -52,7 +54,8 @@ typedef struct node {
     enum node_state state;
     int32_t ca_id;             /* its id in the autoscaler's pool */
     fs_time billed_from, ready_at;
-    fs_time pulled[SIM_MAX_DEPLOYMENTS]; /* when each deployment's image is (or will be) on it; 0: never */
+    fs_time pulled[SIM_MAX_DEPLOYMENTS]; /* when each deployment's image is (or will be) on it */
+    uint32_t has_image;        /* bit d: deployment d's image is there or being pulled */
     evq_handle fault;          /* the next failure or reclaim notice, or the repair or reclaim, */
     bool armed;                /* while one is pending */
     uint32_t replicas;         /* slots placed on it */
@@ -63,6 +66,7 @@ typedef struct pool {
     const sim_fleet_entry *fe;
     uint32_t index;
     pl_cluster *cl;
+    mp_cluster *mig;           /* "mig": "dynamic": the instances on its GPUs, else NULL */
     share_group *groups;       /* time-slicing pools: one per GPU (node x gpus_per_node + GPU) */
     node *nodes;
     int32_t nnodes;            /* max_nodes */
@@ -72,7 +76,7 @@ typedef struct pool {
     bool scaling;              /* min_nodes < max_nodes: Cluster Autoscaler scans it */
     fs_rng *rng;               /* failures and reclaims */
     double billed_gpu_s;       /* of nodes already removed */
-    uint64_t failures, reclaims, nodes_added, nodes_removed;
+    uint64_t failures, reclaims, nodes_added, nodes_removed, repartitions;
     int32_t peak_nodes;
 } pool;
 
@@ -152,6 +156,13 @@ double share_change(share_group *g, replica *self, int delta)
 
 /* ---- nodes ---- */
 
+/* A node takes new replicas (down false) or not: not provisioned, failed, being reclaimed. */
+static void node_cordon(pool *p, int32_t i, bool down)
+{
+    pl_node_set_down(p->cl, i, down);
+    if (p->mig) mp_node_set_down(p->mig, i, down);
+}
+
 static void on_fault(void *ctx, void *obj, uint64_t arg);
 
 /* The next failure or reclaim notice of an up node, if the pool has either. */
@@ -175,11 +186,11 @@ static void node_up(fleet *f, pool *p, int32_t i, int32_t ca_id, fs_time ready_a
     n->ca_id = ca_id;
     n->billed_from = NOW(f);
     n->ready_at = ready_at;
-    memset(n->pulled, 0, sizeof n->pulled);
+    n->has_image = 0;
     n->replicas = 0;
     p->pl_of_id = fs_xgrow(p->pl_of_id, &p->ids_cap, (size_t)ca_id + 1, sizeof *p->pl_of_id);
     p->pl_of_id[ca_id] = i;
-    pl_node_set_down(p->cl, i, false);
+    node_cordon(p, i, false);
     p->nodes_added++;
     int32_t up = 0;
     for (int32_t k = 0; k < p->nnodes; k++) up += p->nodes[k].state != NODE_DOWN;
@@ -196,7 +207,7 @@ static void node_down(fleet *f, pool *p, int32_t i)
     n->armed = false;
     p->billed_gpu_s += fs_time_to_s(NOW(f) - n->billed_from) * n->gpus;
     n->state = NODE_DOWN;
-    pl_node_set_down(p->cl, i, true);
+    node_cordon(p, i, true);
     p->nodes_removed++;
 }
 
@@ -211,24 +222,58 @@ static replica *slot_replica(fleet *f, uint32_t d, uint32_t k)
 
 static void on_ready(void *ctx, void *obj, uint64_t arg);
 
-/* Take slot k's GPUs at (pool p, spot) and plan its cold start from now. */
-static void start_on(fleet *f, uint32_t d, uint32_t k, pool *p, const pl_spot *spot)
+/* Take slot k's GPUs at (pool p, spot) and plan its cold start from now (after `delay`: a MIG
+ * reconfiguration). */
+static void start_on(fleet *f, uint32_t d, uint32_t k, pool *p, const pl_spot *spot, fs_time delay)
 {
     const sim_deployment *dp = &f->cfg->deployments[d];
     slot *sl = &f->dep[d].slots[k];
     node *n = &p->nodes[spot->node];
-    fs_time now = NOW(f), t = n->ready_at > now ? n->ready_at : now;
-    if (n->pulled[d] == 0) n->pulled[d] = t + p->fe->image_pull; /* this replica pulls the image */
-    if (n->pulled[d] > t) t = n->pulled[d];                        /* (or waits for the pull under way) */
+    fs_time now = NOW(f) + delay, t = n->ready_at > now ? n->ready_at : now;
+    if (!((n->has_image >> d) & 1)) { /* this replica pulls the image */
+        n->has_image |= UINT32_C(1) << d;
+        n->pulled[d] = t + p->fe->image_pull;
+    }
+    if (n->pulled[d] > t) t = n->pulled[d]; /* (or waits for the pull under way) */
     double load = p->fe->storage_bw > 0 ? dp->weight_bytes / p->fe->storage_bw : 0;
     t += dp->container_start + fs_time_from_s(load) + dp->warmup;
     sl->state = SLOT_STARTING;
     sl->pool = p->index;
     sl->spot = *spot;
-    sl->placed = now;
+    sl->placed = NOW(f);
     n->replicas++;
     sl->ev = evq_push(Q(f), t, on_ready, f, (uint64_t)d << 32 | k);
     join_group(p, spot, slot_replica(f, d, k));
+}
+
+static void drain(fleet *f, uint32_t d, uint32_t k);
+static void lose(fleet *f, uint32_t d, uint32_t k);
+static void on_reconcile(void *ctx, void *obj, uint64_t arg);
+
+/* A MIG instance for slot k on a dynamic pool: reused, made in free slices, or made by
+ * repartitioning a GPU, which drains its node first (mig-manager) and takes mig_reconfigure. */
+static bool place_mig(fleet *f, uint32_t d, uint32_t k, pool *p)
+{
+    const sim_deployment *dp = &f->cfg->deployments[d];
+    mp_placement pl;
+    if (mp_place(p->mig, dp->mig_profile, (enum mp_policy)p->fe->mig_policy, &pl) != 0) return false;
+    slot *sl = &f->dep[d].slots[k];
+    sl->mig = pl.where;
+    fs_time delay = 0;
+    if (pl.action == MP_REPARTITION) {
+        p->repartitions++;
+        delay = p->fe->mig_reconfigure;
+        for (uint32_t e = 0; e < f->cfg->ndeployments; e++) /* the node's replicas go elsewhere */
+            for (uint32_t j = 0; j < f->dep[e].nslots; j++) {
+                slot *o = &f->dep[e].slots[j];
+                if (o->pool != p->index || o->spot.node != pl.drain_node) continue;
+                if (o->state == SLOT_READY) drain(f, e, j);
+                else if (o->state == SLOT_STARTING) lose(f, e, j);
+            }
+        evq_push(Q(f), NOW(f), on_reconcile, f, 0); /* their replacements */
+    }
+    start_on(f, d, k, p, &(pl_spot){pl.where.node, 0}, delay);
+    return true;
 }
 
 /* Place slot k in the first of its deployment's pools with room: true when placed. */
@@ -237,10 +282,14 @@ static bool try_place(fleet *f, uint32_t d, uint32_t k)
     const sim_deployment *dp = &f->cfg->deployments[d];
     for (uint32_t x = 0; x < dp->npools; x++) {
         pool *p = &f->pools[dp->pools[x]];
+        if (p->mig) {
+            if (place_mig(f, d, k, p)) return true;
+            continue;
+        }
         pl_pod pod = pod_for(p, dp);
         pl_spot spot;
         if (pl_place(p->cl, f->policy, &pod, f->place_rng, &spot) == 0) {
-            start_on(f, d, k, p, &spot);
+            start_on(f, d, k, p, &spot, 0);
             return true;
         }
     }
@@ -253,7 +302,8 @@ static void slot_off(fleet *f, uint32_t d, uint32_t k)
     slot *sl = &f->dep[d].slots[k];
     pool *p = &f->pools[sl->pool];
     pl_pod pod = pod_for(p, &f->cfg->deployments[d]);
-    pl_unplace(p->cl, &pod, &sl->spot);
+    if (p->mig) mp_release(p->mig, &sl->mig); /* the instance stays, free */
+    else pl_unplace(p->cl, &pod, &sl->spot);
     p->nodes[sl->spot.node].replicas--;
     sl->held_gpu_s += fs_time_to_s(NOW(f) - sl->placed) * pod.num_gpu; /* whole GPUs; fleet_held_gpu_s applies shares */
     leave_group(sim_dep_replicas(f->sim, d)[k]);
@@ -371,6 +421,14 @@ static void reconcile(fleet *f, uint32_t d)
     }
 }
 
+static void on_reconcile(void *ctx, void *obj, uint64_t arg)
+{
+    (void)obj;
+    (void)arg;
+    fleet *f = sim_fleet(ctx);
+    for (uint32_t d = 0; d < f->cfg->ndeployments; d++) reconcile(f, d);
+}
+
 /* Pending slots try again (a node came, or GPUs were given back). */
 static void place_pending(fleet *f)
 {
@@ -410,7 +468,7 @@ static void on_fault(void *ctx, void *obj, uint64_t arg)
     node *n = &p->nodes[i];
     n->armed = false;
     double fail = p->fe->mtbf_hours > 0 ? 1 / p->fe->mtbf_hours : 0, reclaim = p->fe->spot ? p->fe->reclaims_per_hour : 0;
-    pl_node_set_down(p->cl, i, true); /* cordoned: nothing new goes there */
+    node_cordon(p, i, true); /* cordoned: nothing new goes there */
     if (gsl_rng_uniform(p->rng) * (fail + reclaim) < fail) {
         p->failures++;
         n->state = NODE_FAILED;
@@ -436,9 +494,9 @@ static void on_repaired(void *ctx, void *obj, uint64_t arg)
     node *n = &p->nodes[i];
     n->armed = false;
     n->state = NODE_UP;
-    memset(n->pulled, 0, sizeof n->pulled);
+    n->has_image = 0;
     n->ready_at = NOW(f);
-    pl_node_set_down(p->cl, i, false);
+    node_cordon(p, i, false);
     arm_fault(f, p, i);
     place_pending(f);
 }
@@ -659,7 +717,8 @@ uint32_t fleet_slots(const sim_config *cfg, uint32_t d)
     for (uint32_t x = 0; x < dp->npools; x++) {
         const sim_fleet_entry *fe = &cfg->fleet[dp->pools[x]];
         uint32_t nodes = fe->max_nodes > 0 ? fe->max_nodes : 1;
-        cap += (uint64_t)nodes * (fe->gpus_per_node / dp->gpus_per_replica);
+        uint32_t per_gpu = dp->mig_profile ? (uint32_t)dp->mig_profile->max_instances : fe->shares ? fe->shares : 1;
+        cap += (uint64_t)nodes * (fe->gpus_per_node / dp->gpus_per_replica) * per_gpu;
     }
     uint64_t max = dp->replicas;
     if (dp->autoscale.kind == SIM_SCALE_HPA) max = (uint64_t)dp->autoscale.hpa.max_replicas;
@@ -696,6 +755,10 @@ fleet *fleet_new(struct sim *s, const sim_config *cfg)
         }
         p->cl = pl_cluster_new(spec, p->nnodes);
         free(spec);
+        if (fe->mig_dynamic) {
+            p->mig = mp_cluster_new(fe->mig_dynamic, p->nnodes, (int)fe->gpus_per_node);
+            mp_cluster_set_repartition(p->mig, fe->mig_repartition);
+        }
         if (fe->shares && !fe->mps) {
             p->groups = fs_xcalloc((size_t)p->nnodes * fe->gpus_per_node, sizeof *p->groups);
             for (size_t g = 0; g < (size_t)p->nnodes * fe->gpus_per_node; g++) p->groups[g].overhead = fe->switch_overhead;
@@ -707,7 +770,7 @@ fleet *fleet_new(struct sim *s, const sim_config *cfg)
         ca_init(&p->ca, &cc, start_nodes, 0);
         for (int32_t i = 0; i < p->nnodes; i++) {
             if (i < start_nodes) node_up(f, p, i, p->ca.node[i].id, 0);
-            else pl_node_set_down(p->cl, i, true);
+            else node_cordon(p, i, true);
         }
         p->nodes_added = 0;
         if (p->scaling) evq_push(Q(f), cc.scan_interval, on_scan, p, 0);
@@ -727,9 +790,17 @@ fleet *fleet_new(struct sim *s, const sim_config *cfg)
             for (uint32_t x = 0; x < dp->npools && sl->pool == UINT32_MAX; x++) {
                 pool *p = &f->pools[dp->pools[x]];
                 pl_pod pod = pod_for(p, dp);
-                if (p->fe->mig || pl_place(p->cl, f->policy, &pod, f->place_rng, &sl->spot) != 0) continue;
+                mp_placement mpl;
+                if (p->mig) { /* made one by one, as the scenario checked they fit */
+                    if (mp_place(p->mig, dp->mig_profile, (enum mp_policy)p->fe->mig_policy, &mpl) != 0) continue;
+                    sl->mig = mpl.where;
+                    sl->spot = (pl_spot){mpl.where.node, 0};
+                } else if (p->fe->mig || pl_place(p->cl, f->policy, &pod, f->place_rng, &sl->spot) != 0) {
+                    continue;
+                }
                 sl->pool = p->index;
                 p->nodes[sl->spot.node].replicas++;
+                p->nodes[sl->spot.node].has_image |= UINT32_C(1) << d; /* it was running there: pulled at 0 */
                 join_group(p, &sl->spot, slot_replica(f, d, k));
             }
         }
@@ -757,6 +828,7 @@ void fleet_free(fleet *f)
     for (uint32_t x = 0; x < f->cfg->nfleet; x++) {
         pool *p = &f->pools[x];
         pl_cluster_free(p->cl);
+        mp_cluster_free(p->mig);
         free(p->groups);
         free(p->nodes);
         free(p->pl_of_id);
@@ -852,6 +924,13 @@ void fleet_metrics(fleet *f, fs_metrics *m)
         }
         if (p->fe->mtbf_hours > 0) fs_metrics_add(m, "node_failures", p->fe->name, (double)p->failures, "nodes");
         if (p->fe->spot) fs_metrics_add(m, "spot_reclaims", p->fe->name, (double)p->reclaims, "nodes");
+        if (p->mig) { /* the instances at the end */
+            mp_totals t;
+            mp_cluster_totals(p->mig, &t);
+            fs_metrics_add(m, "mig_instances", p->fe->name, t.instances, "instances");
+            fs_metrics_add(m, "mig_repartitions", p->fe->name, (double)p->repartitions, "GPUs");
+            fs_metrics_add(m, "mig_fragmentation", p->fe->name, 100 * t.frag, "%");
+        }
     }
     if (any_faults) {
         fs_metrics_add(m, "lost_requests", "retried", (double)f->lost_retried, "requests");

@@ -116,6 +116,7 @@ typedef struct sim_deployment {
     fs_time container_start, warmup;
     double weight_bytes;
     double mem_fraction;      /* llm: its engine's gpu_memory_utilization (what it holds of a shared GPU) */
+    const struct mig_profile *mig_profile; /* the MIG instance a replica takes; NULL: whole GPUs */
 } sim_deployment;
 
 /* A node pool: nodes of one GPU type, billed per GPU-hour from the moment a node is asked for
@@ -137,7 +138,14 @@ typedef struct sim_fleet_entry {
      * at once, each on 1/shares of the SMs. */
     uint32_t shares;
     bool mps;
-    bool mig;                 /* partitioned into MIG instances (placed by the scenario; they never move) */
+    bool mig;                 /* partitioned into MIG instances by a fixed layout (placed by the scenario) */
+    /* MIG instances made on demand (sim/model/migplace.h): a replica's instance is reused, created
+     * in free slices, or (mig_repartition) made by repartitioning a GPU whose instances are all
+     * free, after mig_reconfigure, draining the node as Kubernetes' mig-manager does. */
+    const struct mig_gpu *mig_dynamic; /* its geometry; NULL when not */
+    int mig_policy;           /* enum mp_policy */
+    bool mig_repartition;
+    fs_time mig_reconfigure;
     double switch_overhead;
     bool spot;                /* spot capacity: reclaimed with a notice */
     double reclaims_per_hour; /* spot: reclaims per node-hour (exponential gaps) */
