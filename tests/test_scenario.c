@@ -519,6 +519,8 @@ static const bad_case bad_cases[] = {
      {"no peer-to-peer link", NULL}},
     {"model too big for the instance", MIGF("all-1g.10gb") MIGD("'mig_profile': '1g.10gb'"), "deployments[0].model", 0, 0,
      {"does not fit on a MIG instance 1g.10gb of A100-SXM4-80GB", "use a larger profile or whole GPUs", NULL}},
+    {"empty cluster label", "{" NAME ", " DUR ", 'fleet': [{'gpu': 'L4', 'count': 4, 'cluster': ''}], " DEPS ", " WL "}",
+     "fleet[0].cluster", 0, 0, {"expected a non-empty string", NULL}},
     /* MIG instances made on demand */
 #define DYNF(extra) "{" NAME ", " DUR ", 'fleet': [{'gpu': 'A100-SXM4-80GB', 'count': 2, 'gpus_per_node': 2, " \
     "'mig': 'dynamic'" extra "}], "

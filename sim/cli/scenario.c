@@ -25,7 +25,7 @@
 
 /* ---- sections ---- */
 
-static const char *const fleet_keys[] = {"gpu", "name", "region", "count", "price_per_hour", "mig", "gpus_per_node",
+static const char *const fleet_keys[] = {"gpu", "name", "region", "cluster", "count", "price_per_hour", "mig", "gpus_per_node",
                                          "min_nodes", "max_nodes", "provision_s", "image_pull_s", "storage_gbs",
                                          "unneeded_s", "spot", "reclaims_per_hour", "reclaim_notice_s", "mtbf_hours",
                                          "mttr_s", "sharing", "mig_policy", "mig_repartition", "mig_reconfigure_s",
@@ -246,6 +246,13 @@ static int load_fleet_entry(jv_ctx *c, scenario *sc, json_t *o, const char *p, s
     snprintf(out->name, sizeof out->name, "%s", name);
     out->count = (uint32_t)count;
     out->region = 0;
+    out->cluster[0] = '\0';
+    if (json_object_get(o, "cluster")) { /* a label for reports */
+        const char *cluster;
+        if (jv_get_str(c, o, p, "cluster", true, NULL, NULL, &cluster) || check_name_len(c, p, "cluster", cluster))
+            return -1;
+        snprintf(out->cluster, sizeof out->cluster, "%s", cluster);
+    }
     if (json_object_get(o, "region")) {
         const char *region;
         if (jv_get_str(c, o, p, "region", true, NULL, NULL, &region)) return -1;

@@ -127,6 +127,7 @@ typedef struct sim_fleet_entry {
     char gpu[SIM_NAME_MAX];   /* canonical catalog name */
     char name[SIM_NAME_MAX];  /* the pool's name (deployments' "pools"); default the GPU type */
     uint32_t region;          /* 1-based index into the scenario's region names; 0: none given */
+    char cluster[SIM_NAME_MAX]; /* the Kubernetes cluster it belongs to, within its region ("": none) */
     uint32_t count;           /* GPUs provisioned at the start */
     uint32_t gpus_per_node;   /* the GPUs come in nodes of this many (the last may have fewer) */
     uint32_t min_nodes, max_nodes; /* both the starting node count unless given */
