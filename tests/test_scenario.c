@@ -162,7 +162,7 @@ static const bad_case bad_cases[] = {
      {"unknown key 'replcas'; did you mean 'replicas'?", NULL}},
     {"unknown key, no close match", HEAD ", " WL ", 'zzzzzzzzzz': 1}", "zzzzzzzzzz", 0, 0,
      {"unknown key 'zzzzzzzzzz'; known keys here: name, description, seed, duration, requests, warmup, "
-      "drain_timeout, catalogs, fleet, deployments, workload, router, placement, admission, regions, failures, energy, slo, output", NULL}},
+      "drain_timeout, catalogs, fleet, deployments, workload, router, placement, admission, regions, failures, energy, sweep, slo, output", NULL}},
     {"unknown slo key, no close match", HEAD ", " WL ", 'slo': {'p99': 100}}", "slo.p99", 0, 0,
      {"unknown key 'p99'; known keys here: ttft_ms, tpot_ms, e2e_ms", NULL}},
     {"unknown service key", WITH_DEP("'service': {'men_ms': 50}"), "deployments[0].service.men_ms", 0, 0,

@@ -13,6 +13,7 @@
 #include "catalog.h"
 #include "scenario.h"
 #include "sim.h"
+#include "report.h"
 #include "store.h"
 
 
@@ -34,6 +35,21 @@ static const char usage_main[] =
     "                   probe, aiconfigurator, Vidur); write a calibrated GPU entry\n"
     "  validate --gpu NAME[:FILE] --profile FILE...\n"
     "                   the step-time model's error per operator on measured times; store it\n"
+    "  search SCENARIO --slo ...\n"
+    "                   the highest arrival rate that meets the SLO (bisection), and the knee\n"
+    "  size SCENARIO --load RATE --slo ... --gpus LIST\n"
+    "                   the cheapest fleet (GPU type, count, MIG or time-slicing, TP) meeting the SLO\n"
+    "  sweep SCENARIO --grid PATH=V1,V2,... [--seeds N] [-j N] [--shard I/N]\n"
+    "                   run every point of a parameter grid (N seeds each, in parallel\n"
+    "                   processes) into one database; means and 95% intervals per point\n"
+    "  merge OUT IN...  merge results databases (the shards of a sweep) into OUT\n"
+    "  export DB --format json|csv|bench\n"
+    "                   runs and metrics as JSON, long-format CSV or github-action-benchmark\n"
+    "  compare BASE CAND [--threshold METRIC:+N%]...\n"
+    "                   compare two runs, sweeps or exports metric by metric; exit 1 on a\n"
+    "                   regression beyond a threshold (the CI gate: scenarios/ci/gate.sh)\n"
+    "  report DB [--run ID]... [-o FILE]\n"
+    "                   one self-contained HTML report of stored runs (plots drawn by gnuplot)\n"
     "  catalog          list the GPUs and models scenarios may name\n"
     "  version          print the version\n"
     "\n"
@@ -54,6 +70,9 @@ static const char usage_run[] =
     "  --db FILE          results database (default results.db; created if missing)\n"
     "  --no-db            do not store the run\n"
     "  --requests         also store one row per request (same as output.requests=true)\n"
+    "  --report FILE      also write the HTML report of the run to FILE, as fleetsim report\n"
+    "                     does (stores the request rows; needs gnuplot and a database, so\n"
+    "                     not --no-db)\n"
     "  --skip-bad-rows    skip malformed trace rows and count them, instead of stopping\n"
     "  --sort SECONDS     let trace rows come up to SECONDS out of time order (reordered\n"
     "                     within that window; memory stays bounded by it)\n"
@@ -70,6 +89,7 @@ typedef struct run_args {
     int nsets;
     const char **catalogs;
     int ncatalogs;
+    const char *report; /* --report FILE */
     bool has_seed, json, requests, skip_bad_rows;
     uint64_t seed;
     double sort_window;
@@ -130,6 +150,9 @@ static int parse_run_args(int argc, char **argv, run_args *a)
         } else if (strcmp(arg, "--sort") == 0) {
             if (i + 1 >= argc) return usage_error("option %s needs a value", arg);
             if (cli_parse_sort(argv[++i], &a->sort_window)) return EXIT_INPUT;
+        } else if (strcmp(arg, "--report") == 0) {
+            if (i + 1 >= argc) return usage_error("option %s needs a value", arg);
+            a->report = argv[++i];
         } else if (strcmp(arg, "--skip-bad-rows") == 0) {
             a->skip_bad_rows = true;
         } else if (strcmp(arg, "--no-db") == 0) {
@@ -147,6 +170,8 @@ static int parse_run_args(int argc, char **argv, run_args *a)
         }
     }
     if (!a->scenario) return usage_error("%s", "run needs a scenario file");
+    if (a->report && !a->db)
+        return usage_error("%s", "--report reads the run back from the results database: drop --no-db, or give --db FILE");
     return 0;
 }
 
@@ -169,7 +194,13 @@ static int cmd_run(int argc, char **argv)
         print_error(&err);
         return EXIT_INPUT;
     }
-    cli_run o = {.db = a.db, .store_requests = a.requests || sc.store_requests};
+    if (a.report && report_check(a.report, &err)) { /* before the run, not after it */
+        print_error(&err);
+        scenario_fini(&sc);
+        return EXIT_INPUT;
+    }
+    /* the report's latency CDFs need the request rows */
+    cli_run o = {.db = a.db, .store_requests = a.requests || sc.store_requests || a.report};
     fs_metrics m = {0};
     int code = cli_execute(&sc, &o, &m);
     if (code == 0) {
@@ -177,6 +208,12 @@ static int cmd_run(int argc, char **argv)
         else cli_print_summary(stdout, sc.name, (unsigned long long)sc.cfg.seed, &m);
         fflush(stdout);
         if (a.db) fprintf(stderr, "fleetsim: run %lld stored in %s\n", (long long)o.run_id, a.db);
+        if (a.report) { /* as `fleetsim report DB --run ID -o FILE` would */
+            char id[24], run_opt[] = "--run", out_opt[] = "-o";
+            snprintf(id, sizeof id, "%lld", (long long)o.run_id);
+            char *report_argv[] = {(char *)a.db, run_opt, id, out_opt, (char *)a.report};
+            code = cmd_report(5, report_argv);
+        }
     }
     fs_metrics_fini(&m);
     scenario_fini(&sc);
@@ -253,6 +290,13 @@ int fleetsim_main(int argc, char **argv)
     if (strcmp(cmd, "place") == 0) return cmd_place(argc - 2, argv + 2);
     if (strcmp(cmd, "calibrate") == 0) return cmd_calibrate(argc - 2, argv + 2);
     if (strcmp(cmd, "validate") == 0) return cmd_validate(argc - 2, argv + 2);
+    if (strcmp(cmd, "report") == 0) return cmd_report(argc - 2, argv + 2);
+    if (strcmp(cmd, "sweep") == 0) return cmd_sweep(argc - 2, argv + 2);
+    if (strcmp(cmd, "merge") == 0) return cmd_merge(argc - 2, argv + 2);
+    if (strcmp(cmd, "export") == 0) return cmd_export(argc - 2, argv + 2);
+    if (strcmp(cmd, "search") == 0) return cmd_search(argc - 2, argv + 2);
+    if (strcmp(cmd, "size") == 0) return cmd_size(argc - 2, argv + 2);
+    if (strcmp(cmd, "compare") == 0) return cmd_compare(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("fleetsim %s%s%s\n", FLEETSIM_VERSION, FLEETSIM_GIT_COMMIT[0] ? " " : "", FLEETSIM_GIT_COMMIT);
         return 0;

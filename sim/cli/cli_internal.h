@@ -44,5 +44,16 @@ int cmd_place(int argc, char **argv);
 /* calibrate.c */
 int cmd_calibrate(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
+/* sweep.c, merge.c, export.c: sweeps over a parameter grid, shard merging, exports */
+int cmd_sweep(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+/* search.c, size.c: capacity questions (probe_run.h holds what they share) */
+int cmd_search(int argc, char **argv);
+int cmd_size(int argc, char **argv);
+/* compare.c: fleetsim compare (the CI regression gate's verdict) */
+int cmd_compare(int argc, char **argv);
+/* report.c: fleetsim report (the HTML report) */
+int cmd_report(int argc, char **argv);
 
 #endif

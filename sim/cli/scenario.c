@@ -991,7 +991,8 @@ static int load_deployments(jv_ctx *c, scenario *sc, json_t *root)
 
 static const char *const root_keys[] = {"name", "description", "seed", "duration", "requests", "warmup",
                                         "drain_timeout", "catalogs", "fleet", "deployments", "workload", "router",
-                                        "placement", "admission", "regions", "failures", "energy", "slo", "output", NULL};
+                                        "placement", "admission", "regions", "failures", "energy", "sweep", "slo",
+                                        "output", NULL};
 static const char *const failure_keys[] = {"retry", NULL};
 static const char *const placement_keys[] = {"policy", NULL};
 static const char *const admission_keys[] = {"rate_limits", "retries", "backoff_ms", "backoff_multiplier", "timeout_s",
@@ -1350,6 +1351,7 @@ static int validate(jv_ctx *c, json_t *root, const scenario_opts *opts, scenario
     if (!json_is_object(root)) return jv_bad(c, "(top level)", "an object", root);
     if (jv_check_keys(c, root, "", root_keys) || jv_get_str(c, root, "", "name", true, NULL, NULL, &name)) return -1;
     snprintf(sc->name, sizeof sc->name, "%s", name);
+    json_object_del(root, "sweep"); /* `fleetsim sweep` reads it; a single run is the scenario as written */
     if (json_object_get(root, "description")) {
         const char *d;
         if (jv_get_str(c, root, "", "description", true, NULL, NULL, &d)) return -1;

@@ -103,6 +103,9 @@ static void fixed_evict(replica *r, req_fifo *out)
     while ((q = fifo_pop(&f->queue)) != NULL) fifo_push(out, q);
 }
 
+/* A batch's activity is counted when it starts (its whole length: a small lead at most). */
+static double fixed_activity(replica *r) { return r->active_s; }
+
 /* A co-tenant started or stopped: the batch in service ends sooner or later. */
 static void fixed_reshare(replica *r, double from, double to)
 {
@@ -120,7 +123,7 @@ static bool fixed_abandon(replica *r, sim_req *q) { return fifo_remove(&((fixed 
 static void fixed_free(replica *r) { free(r); }
 
 static const replica_ops fixed_ops = {fixed_submit, fixed_kick, fixed_free_slots, fixed_waiting,
-                                      fixed_running, fixed_kv_usage, fixed_evict, fixed_abandon, fixed_reshare,
+                                      fixed_running, fixed_kv_usage, fixed_evict, fixed_abandon, fixed_activity, fixed_reshare,
                                       fixed_free};
 
 replica *fixed_replica_new(struct sim *s, const sim_deployment *d, uint32_t index, uint32_t dep)

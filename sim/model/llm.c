@@ -653,6 +653,12 @@ static void share_idle(llm *e)
     if (e->base.share_busy) share_change(e->base.share, &e->base, -1);
 }
 
+static double llm_activity(replica *r)
+{
+    llm *e = (llm *)r;
+    return r->active_s + (e->state == RUN ? run_active_until(e, sim_now(r->sim)) : 0);
+}
+
 /* A co-tenant started or stopped: the step in progress (never a run: runs are off when shared)
  * ends sooner or later. */
 static void llm_reshare(replica *r, double from, double to)
@@ -867,7 +873,7 @@ static bool llm_abandon(replica *r, sim_req *q)
 }
 
 static const replica_ops llm_ops = {llm_submit, llm_kick, llm_free_slots, llm_waiting, llm_running, llm_kv_usage,
-                                    llm_evict, llm_abandon, llm_reshare, llm_free};
+                                    llm_evict, llm_abandon, llm_activity, llm_reshare, llm_free};
 
 replica *llm_replica_new(struct sim *s, const sim_deployment *d, uint32_t index, uint32_t dep, enum llm_role role)
 {

@@ -646,6 +646,7 @@ static void on_sample(void *ctx, void *obj, uint64_t arg)
         for (uint32_t d = 0; d < s->cfg.ndeployments; d++) {
             fleet_counts(s->fleet, d, &one);
             all.desired += one.desired, all.starting += one.starting + one.pending, all.ready += one.ready;
+            all.draining += one.draining;
         }
         uint32_t nodes = 0;
         for (uint32_t x = 0; x < s->cfg.nfleet; x++) {
@@ -658,7 +659,7 @@ static void on_sample(void *ctx, void *obj, uint64_t arg)
             {"waiting", (double)waiting},
             {"running", (double)running},
             {"busy_replicas", (double)busy},
-            {"busy_fraction", all.ready ? (double)busy / all.ready : 0},
+            {"busy_fraction", all.ready + all.draining ? (double)busy / (all.ready + all.draining) : 0},
             {"replicas_ready", (double)all.ready},
             {"replicas_starting", (double)all.starting},
             {"replicas_desired", (double)all.desired},
@@ -867,7 +868,7 @@ static double energy_j(const sim *s, fs_time end)
         const sim_fleet_entry *fe = &c->fleet[d->gpu];
         /* a time-sliced replica's activity is of the whole GPU (it runs alone in its turns) */
         double gpus = fe->shares && !fe->mps ? 1 : d->gpu_share > 0 ? d->gpu_share : d->gpus_per_replica;
-        j += r->active_s * gpus * (fe->tdp_w - fe->idle_w);
+        j += r->ops->activity((replica *)r) * gpus * (fe->tdp_w - fe->idle_w);
     }
     return j;
 }

@@ -125,6 +125,9 @@ typedef struct replica_ops {
      * queued; the caller finishes it), false when it is in service and the replica calls
      * sim_abandon() once it stops working on it. */
     bool (*abandon)(replica *r, sim_req *q);
+    /* Activity-weighted GPU seconds (gpu/power.h) up to now: active_s plus the elapsed part of a
+     * decode run in progress, whose activity is added to active_s when the run ends. */
+    double (*activity)(replica *r);
     /* Time-slicing: the step (or batch) in progress, begun at slowdown `from`, now runs at slowdown
      * `to`: what remains of it takes to / from as long. */
     void (*reshare)(replica *r, double from, double to);
