@@ -617,8 +617,8 @@ static const char *const lat_name[L_COUNT] = {"TTFT", "TPOT", "E2E"};
 static const char *const lat_slo[L_COUNT] = {"ttft_ms", "tpot_ms", "e2e_ms"};
 static const char *const lat_meaning[L_COUNT] = {
     "time to first token: arrival to the first output token",
-    "time per output token: (E2E − TTFT) / (output tokens − 1), for requests of LLM deployments with more than one "
-    "output token",
+    ("time per output token: (E2E − TTFT) / (output tokens − 1), for requests of LLM deployments with more than "
+     "one output token"),
     "end-to-end latency: arrival to the last token"};
 
 /* Whether CDFs read better on a log axis: positive values with a tail far beyond the median, or
