@@ -232,40 +232,48 @@ void cal_report_fini(cal_report *r)
 /* ---- fitting ---- */
 
 /*
- * The parameters a fit may change, the families of rows that shape each, and its range: a
- * fraction in (0, 1) through a logistic map, anything else in (lo, hi) through a logistic map of
- * its logarithm (hi is what the catalog accepts). A fit starts from the entry's own value, or
- * from `start` where the entry has 0: a term it leaves out (gemm_n_half, attn_pad, ...) or, for
- * attn_mem_eff, "as mem_eff".
+ * The parameters a fit may change, the families of rows that shape each (in the closed-form
+ * attention model and in the wave model: attn_waves), and its range: a fraction in (0, 1) through
+ * a logistic map, anything else in (lo, hi) through a logistic map of its logarithm (hi is what
+ * the catalog accepts). A fit starts from the entry's own value, or from `start` where the entry
+ * has 0: a term it leaves out (gemm_n_half, attn_pad, ...) or, for attn_mem_eff, "as mem_eff".
  */
 #define FAM(op) (1u << (op))
+#define ATTN (FAM(PROF_ATTN_DECODE) | FAM(PROF_ATTN_PREFILL))
 typedef struct param {
     const char *key;
     size_t off;
     bool fraction;
     double lo, hi, start;
-    unsigned families;
+    unsigned families, wave_families;
 } param;
 
 static const param params[] = {
-    {"gemm_eff", offsetof(gpu_perf, gemm_eff), true, 0, 1, 0.9, FAM(PROF_GEMM)},
-    {"gemm_m_half", offsetof(gpu_perf, gemm_m_half), false, 1e-3, 1e6, 64, FAM(PROF_GEMM)},
-    {"gemm_n_half", offsetof(gpu_perf, gemm_n_half), false, 1e-3, 1e6, 64, FAM(PROF_GEMM)},
-    {"gemm_k_half", offsetof(gpu_perf, gemm_k_half), false, 1e-3, 1e6, 64, FAM(PROF_GEMM)},
-    {"mem_eff", offsetof(gpu_perf, mem_eff), true, 0, 1, 0.8,
+    {"gemm_eff", offsetof(gpu_perf, gemm_eff), true, 0, 1, 0.9, FAM(PROF_GEMM), FAM(PROF_GEMM)},
+    {"gemm_m_half", offsetof(gpu_perf, gemm_m_half), false, 1e-3, 1e6, 64, FAM(PROF_GEMM), FAM(PROF_GEMM)},
+    {"gemm_n_half", offsetof(gpu_perf, gemm_n_half), false, 1e-3, 1e6, 64, FAM(PROF_GEMM), FAM(PROF_GEMM)},
+    {"gemm_k_half", offsetof(gpu_perf, gemm_k_half), false, 1e-3, 1e6, 64, FAM(PROF_GEMM), FAM(PROF_GEMM)},
+    {"mem_eff", offsetof(gpu_perf, mem_eff), true, 0, 1, 0.8, FAM(PROF_GEMM) | FAM(PROF_ELEMENTWISE),
      FAM(PROF_GEMM) | FAM(PROF_ELEMENTWISE)},
-    {"attn_mem_eff", offsetof(gpu_perf, attn_mem_eff), true, 0, 1, 0.8, FAM(PROF_ATTN_DECODE) | FAM(PROF_ATTN_PREFILL)},
-    {"kernel_us", offsetof(gpu_perf, kernel_us), false, 1e-3, 1e6, 3, FAM(PROF_GEMM) | FAM(PROF_ELEMENTWISE)},
-    {"attn_eff", offsetof(gpu_perf, attn_eff), true, 0, 1, 0.5, FAM(PROF_ATTN_PREFILL) | FAM(PROF_ATTN_DECODE)},
-    {"attn_pad", offsetof(gpu_perf, attn_pad), false, 1e-3, 1e5, 64, FAM(PROF_ATTN_PREFILL)},
-    {"attn_prefill_us", offsetof(gpu_perf, attn_prefill_us), false, 1e-3, 1e6, 10, FAM(PROF_ATTN_PREFILL)},
-    {"attn_query_us", offsetof(gpu_perf, attn_query_us), false, 1e-6, 1e6, 0.05, FAM(PROF_ATTN_PREFILL)},
-    {"attn_us", offsetof(gpu_perf, attn_us), false, 1e-3, 1e6, 14, FAM(PROF_ATTN_DECODE)},
-    {"attn_seq_us", offsetof(gpu_perf, attn_seq_us), false, 1e-4, 1e6, 0.1, FAM(PROF_ATTN_DECODE)},
-    {"attn_unit_us", offsetof(gpu_perf, attn_unit_us), false, 1e-4, 1e6, 3, FAM(PROF_ATTN_DECODE)},
-    {"attn_sm_share", offsetof(gpu_perf, attn_sm_share), false, 1e-3, 1e3, 0.5, FAM(PROF_ATTN_DECODE)},
-    {"allreduce_us", offsetof(gpu_perf, allreduce_us), false, 1e-3, 1e6, 8, FAM(PROF_ALLREDUCE)},
-    {"link_eff", offsetof(gpu_perf, link_eff), true, 0, 1, 0.8, FAM(PROF_ALLREDUCE)},
+    {"attn_mem_eff", offsetof(gpu_perf, attn_mem_eff), true, 0, 1, 0.8, ATTN, ATTN},
+    {"kernel_us", offsetof(gpu_perf, kernel_us), false, 1e-3, 1e6, 3, FAM(PROF_GEMM) | FAM(PROF_ELEMENTWISE),
+     FAM(PROF_GEMM) | FAM(PROF_ELEMENTWISE)},
+    {"attn_eff", offsetof(gpu_perf, attn_eff), true, 0, 1, 0.5, ATTN, ATTN},
+    {"attn_pad", offsetof(gpu_perf, attn_pad), false, 1e-3, 1e5, 64, FAM(PROF_ATTN_PREFILL), 0},
+    {"attn_prefill_us", offsetof(gpu_perf, attn_prefill_us), false, 1e-3, 1e6, 10, FAM(PROF_ATTN_PREFILL),
+     FAM(PROF_ATTN_PREFILL)},
+    {"attn_query_us", offsetof(gpu_perf, attn_query_us), false, 1e-6, 1e6, 0.05, FAM(PROF_ATTN_PREFILL),
+     FAM(PROF_ATTN_PREFILL)},
+    {"attn_us", offsetof(gpu_perf, attn_us), false, 1e-3, 1e6, 14, FAM(PROF_ATTN_DECODE), FAM(PROF_ATTN_DECODE)},
+    {"attn_seq_us", offsetof(gpu_perf, attn_seq_us), false, 1e-4, 1e6, 0.1, FAM(PROF_ATTN_DECODE),
+     FAM(PROF_ATTN_DECODE)},
+    {"attn_unit_us", offsetof(gpu_perf, attn_unit_us), false, 1e-4, 1e6, 3, FAM(PROF_ATTN_DECODE),
+     FAM(PROF_ATTN_DECODE)},
+    {"attn_sm_share", offsetof(gpu_perf, attn_sm_share), false, 1e-3, 1e3, 0.5, FAM(PROF_ATTN_DECODE), ATTN},
+    {"attn_combine_us", offsetof(gpu_perf, attn_combine_us), false, 1e-3, 1e6, 5, 0, FAM(PROF_ATTN_DECODE)},
+    {"attn_copy_us", offsetof(gpu_perf, attn_copy_us), false, 1e-3, 1e6, 5, 0, FAM(PROF_ATTN_DECODE)},
+    {"allreduce_us", offsetof(gpu_perf, allreduce_us), false, 1e-3, 1e6, 8, FAM(PROF_ALLREDUCE), FAM(PROF_ALLREDUCE)},
+    {"link_eff", offsetof(gpu_perf, link_eff), true, 0, 1, 0.8, FAM(PROF_ALLREDUCE), FAM(PROF_ALLREDUCE)},
 };
 #define NPARAMS (sizeof params / sizeof *params)
 
@@ -361,10 +369,49 @@ static double solve(fit_data *d, gsl_vector *x, int *iterations, fs_error *err)
     return cost;
 }
 
-int cal_fit(gpu_spec *g, const prof_set *s, unsigned every, const char *const *exclude, cal_fit_info *info,
-            fs_error *err)
+static bool is_kept(const char *const *keep, const char *key)
+{
+    for (size_t i = 0; keep && keep[i]; i++)
+        if (strcmp(keep[i], key) == 0) return true;
+    return false;
+}
+
+int cal_check_keep(const char *const *keep, fs_error *err)
+{
+    for (size_t i = 0; keep && keep[i]; i++) {
+        bool known = strcmp(keep[i], "attn_waves") == 0 || strcmp(keep[i], "attn_split_mha") == 0;
+        for (size_t j = 0; j < NPARAMS && !known; j++) known = strcmp(keep[i], params[j].key) == 0;
+        if (known) continue;
+        char names[600] = "attn_waves, attn_split_mha";
+        for (size_t j = 0; j < NPARAMS; j++) {
+            size_t used = strlen(names);
+            snprintf(names + used, sizeof names - used, ", %s", params[j].key);
+        }
+        fs_error_set(err, "", 0, 0, "--keep: expected a fitted parameter (%s), got '%s'", names, keep[i]);
+        return CAL_BAD_KEEP;
+    }
+    return 0;
+}
+
+static void add_name(cal_fit_info *info, const char *key)
+{
+    size_t used = strlen(info->fitted);
+    snprintf(info->fitted + used, sizeof info->fitted - used, "%s%s", used ? ", " : "", key);
+}
+
+static int too_few(const cal_fit_info *info, fs_error *err)
+{
+    fs_error_set(err, "", 0, 0, "nothing to fit: an operator family needs at least %d rows (gemm %zu, attn_decode %zu, attn_prefill %zu, allreduce %zu, elementwise %zu)",
+                 CAL_MIN_ROWS, info->rows[PROF_GEMM], info->rows[PROF_ATTN_DECODE], info->rows[PROF_ATTN_PREFILL],
+                 info->rows[PROF_ALLREDUCE], info->rows[PROF_ELEMENTWISE]);
+    return CAL_NO_ROWS;
+}
+
+int cal_fit(gpu_spec *g, const prof_set *s, unsigned every, const char *const *exclude, const char *const *keep,
+            cal_fit_info *info, fs_error *err)
 {
     memset(info, 0, sizeof *info);
+    if (cal_check_keep(keep, err)) return CAL_BAD_KEEP;
     fit_data d = {0};
     d.rows = fs_xmalloc((s->n ? s->n : 1) * sizeof *d.rows);
     d.weight = fs_xmalloc((s->n ? s->n : 1) * sizeof *d.weight);
@@ -386,57 +433,70 @@ int cal_fit(gpu_spec *g, const prof_set *s, unsigned every, const char *const *e
         d.weight[kept++] = 1 / sqrt((double)info->rows[r->op]);
     }
     d.n = kept;
-    const param *chosen[NPARAMS];
-    for (size_t j = 0; j < NPARAMS; j++)
-        if (params[j].families & active) chosen[d.nfree++] = &params[j];
-    d.free = chosen;
-    if (d.nfree == 0 || d.n <= d.nfree) {
+    if (active == 0) {
         free(d.rows);
         free(d.weight);
-        fs_error_set(err, "", 0, 0, "nothing to fit: an operator family needs at least %d rows "
-                            "(gemm %zu, attn_decode %zu, attn_prefill %zu, allreduce %zu, elementwise %zu)",
-                            CAL_MIN_ROWS, info->rows[PROF_GEMM], info->rows[PROF_ATTN_DECODE],
-                            info->rows[PROF_ATTN_PREFILL], info->rows[PROF_ALLREDUCE], info->rows[PROF_ELEMENTWISE]);
-        return CAL_NO_ROWS;
+        return too_few(info, err);
     }
-    d.p = predictor_new(g);
-    gsl_vector *start = gsl_vector_alloc(d.nfree), *x = gsl_vector_alloc(d.nfree), *f = gsl_vector_alloc(d.n);
-    for (size_t j = 0; j < d.nfree; j++) {
-        double v = get(&g->perf, d.free[j]);
-        gsl_vector_set(start, j, to_free(d.free[j], v > 0 ? v : d.free[j]->start));
-    }
-    info->cost_before = cost_at(&d, start, f);
+    /* the attention model is a choice, not a number: with attention rows, fit the closed-form
+     * model (with decode rows: splitting heads without groups or not) and the wave model, and
+     * keep the best (the entry's own first, which wins a tie) */
+    typedef struct choice {
+        bool waves, split_mha;
+    } choice;
+    choice choices[3];
+    int nchoices = 0;
+    bool own_waves = g->perf.attn_waves, mha = g->perf.attn_split_mha;
+    bool pick_model = (active & ATTN) && !is_kept(keep, "attn_waves");
+    bool pick_mha = (active & FAM(PROF_ATTN_DECODE)) && !is_kept(keep, "attn_split_mha");
+    choices[nchoices++] = (choice){own_waves, mha};
+    if (pick_mha && !own_waves) choices[nchoices++] = (choice){false, !mha};
+    if (pick_model) choices[nchoices++] = (choice){!own_waves, mha};
+    if (pick_mha && own_waves && pick_model) choices[nchoices++] = (choice){false, !mha};
 
-    /* attn_split_mha is a choice, not a number: with decode rows, fit under both and keep the
-     * better (the entry's own first, which wins a tie) */
-    bool choices[2] = {g->perf.attn_split_mha, !g->perf.attn_split_mha};
-    int nchoices = active & FAM(PROF_ATTN_DECODE) ? 2 : 1, rc = 0;
+    d.p = predictor_new(g);
+    gsl_vector *f = gsl_vector_alloc(d.n);
+    const param *chosen[NPARAMS];
+    gpu_perf fitted = g->perf;
+    int rc = 0, winner = -1;
     double best = INFINITY;
     for (int c = 0; c < nchoices && rc == 0; c++) {
-        d.p->gpu.perf.attn_split_mha = choices[c];
-        gsl_vector_memcpy(x, start);
+        d.nfree = 0;
+        for (size_t j = 0; j < NPARAMS; j++)
+            if (((choices[c].waves ? params[j].wave_families : params[j].families) & active) &&
+                !is_kept(keep, params[j].key))
+                chosen[d.nfree++] = &params[j];
+        d.free = chosen;
+        if (d.nfree == 0 || d.n <= d.nfree) continue;
+        d.p->gpu.perf = g->perf;
+        d.p->gpu.perf.attn_waves = choices[c].waves;
+        d.p->gpu.perf.attn_split_mha = choices[c].split_mha;
+        gsl_vector *x = gsl_vector_alloc(d.nfree);
+        for (size_t j = 0; j < d.nfree; j++) {
+            double v = get(&g->perf, d.free[j]);
+            gsl_vector_set(x, j, to_free(d.free[j], v > 0 ? v : d.free[j]->start));
+        }
+        if (c == 0) info->cost_before = cost_at(&d, x, f);
         double cost = solve(&d, x, &info->iterations, err);
         if (cost < 0) {
             rc = CAL_FAILED;
         } else if (cost < best) {
             best = cost;
+            winner = c;
             set_params(&d, x);
-            g->perf = d.p->gpu.perf;
+            fitted = d.p->gpu.perf;
+            info->fitted[0] = '\0';
+            for (size_t j = 0; j < d.nfree; j++) add_name(info, d.free[j]->key);
         }
+        gsl_vector_free(x);
     }
+    if (rc == 0 && winner < 0) rc = too_few(info, err);
     if (rc == 0) {
+        g->perf = fitted;
         info->cost_after = best;
-        for (size_t j = 0; j < d.nfree; j++) {
-            size_t used = strlen(info->fitted);
-            snprintf(info->fitted + used, sizeof info->fitted - used, "%s%s", j ? ", " : "", d.free[j]->key);
-        }
-        if (nchoices == 2) {
-            size_t used = strlen(info->fitted);
-            snprintf(info->fitted + used, sizeof info->fitted - used, ", attn_split_mha");
-        }
+        if (pick_model) add_name(info, "attn_waves");
+        if (pick_mha && !choices[winner].waves) add_name(info, "attn_split_mha");
     }
-    gsl_vector_free(start);
-    gsl_vector_free(x);
     gsl_vector_free(f);
     predictor_free(d.p);
     free(d.rows);

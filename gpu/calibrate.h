@@ -18,7 +18,12 @@
  * squares (GSL's multifit_nlinear, Levenberg-Marquardt with a finite-difference Jacobian) on
  * log(pred / meas), each family weighted equally whatever its row count. Fractions are fitted
  * through a logistic map and positive values through exp, so every fitted value is in range.
- * Deterministic: a fixed starting point, a fixed iteration budget, no randomness.
+ * The attention model is a choice, not a number: with attention rows both are fitted (the closed
+ * form, with decode rows both ways of attn_split_mha; the wave model, attn_waves) and the one of
+ * lowest cost kept. Parameters named in `keep` (perf keys, attn_waves and attn_split_mha
+ * included) stay at the entry's values: to fit some operators of a GPU and carry the rest from
+ * another GPU's calibration (cal_carry first). Deterministic: a fixed starting point, a fixed
+ * iteration budget, no randomness.
  *
  * Ownership: cal_errors fills a caller-owned cal_report, released by cal_report_fini; nothing
  * else allocates for the caller.
@@ -82,15 +87,21 @@ typedef struct cal_fit_info {
 } cal_fit_info;
 
 /* Fit g->perf to the rows of s not held out (1 in `every`; 0: every row), leaving out rows
- * named in `exclude`. Parameters no family of rows constrains keep their values; a family
- * needs at least CAL_MIN_ROWS rows to be fitted. Returns 0, or with err filled CAL_NO_ROWS when
- * no family has enough rows (bad input) or CAL_FAILED when the solver fails; g is then as it
- * was. */
+ * named in `exclude` and keeping the parameters named in `keep` (NULL-terminated, may be NULL).
+ * Parameters no family of rows constrains keep their values; a family needs at least
+ * CAL_MIN_ROWS rows to be fitted. Returns 0, or with err filled CAL_NO_ROWS when no family has
+ * enough rows (bad input), CAL_BAD_KEEP when `keep` names no parameter (bad input) or
+ * CAL_FAILED when the solver fails; g is then as it was. */
 #define CAL_MIN_ROWS 8
 #define CAL_NO_ROWS (-1)
 #define CAL_FAILED (-2)
-int cal_fit(gpu_spec *g, const prof_set *s, unsigned every, const char *const *exclude, cal_fit_info *info,
-            fs_error *err);
+#define CAL_BAD_KEEP (-3)
+int cal_fit(gpu_spec *g, const prof_set *s, unsigned every, const char *const *exclude, const char *const *keep,
+            cal_fit_info *info, fs_error *err);
+
+/* 0 when every name in `keep` (NULL-terminated, may be NULL) is a parameter cal_fit can keep;
+ * else CAL_BAD_KEEP with err naming the first that is not and listing those that are. */
+int cal_check_keep(const char *const *keep, fs_error *err);
 
 /* Carry a calibration to another GPU: `to` keeps its own specs (peak FLOP/s, bandwidth, SM
  * count, links) and takes every perf parameter of `from`, which are shares of those specs, per-SM

@@ -35,7 +35,8 @@ struct catalog {
 static const gpu_perf default_perf = {
     .gemm_eff = 0.92, .gemm_m_half = 64, .gemm_n_half = 0, .gemm_k_half = 0, .mem_eff = 0.80, .attn_eff = 0.50,
     .attn_pad = 0, .attn_prefill_us = 0, .attn_query_us = 0, .attn_mem_eff = 0, .attn_us = 14.0, .attn_seq_us = 0.1,
-    .attn_unit_us = 0, .attn_sm_share = 0.5, .attn_split_mha = true,
+    .attn_unit_us = 0, .attn_sm_share = 0.5, .attn_split_mha = true, .attn_waves = false, .attn_combine_us = 0,
+    .attn_copy_us = 0,
     .kernel_us = 3.0, .allreduce_us = 8.0, .link_eff = 1.0, .cpu_step_us = 1500, .cpu_seq_us = 10,
 };
 
@@ -130,7 +131,7 @@ static const char *const gpu_keys[] = {"name", "aliases", "memory_bytes", "mem_b
 static const char *const perf_keys[] = {"gemm_eff", "gemm_m_half", "gemm_n_half", "gemm_k_half", "mem_eff",
                                         "attn_eff", "attn_pad", "attn_prefill_us", "attn_query_us", "attn_mem_eff", "attn_us",
                                         "attn_seq_us", "attn_unit_us", "attn_sm_share", "attn_split_mha",
-                                        "kernel_us", "allreduce_us", "link_eff", "cpu_step_us", "cpu_seq_us", NULL};
+                                        "attn_waves", "attn_combine_us", "attn_copy_us", "kernel_us", "allreduce_us", "link_eff", "cpu_step_us", "cpu_seq_us", NULL};
 
 static int load_perf(jv_ctx *jc, json_t *o, const char *path, gpu_perf *out)
 {
@@ -154,6 +155,9 @@ static int load_perf(jv_ctx *jc, json_t *o, const char *path, gpu_perf *out)
            jv_get_num(jc, p, pp, "attn_unit_us", false, out->attn_unit_us, 0, false, 1e6, &out->attn_unit_us) ||
            jv_get_num(jc, p, pp, "attn_sm_share", false, out->attn_sm_share, 0, true, 1e3, &out->attn_sm_share) ||
            jv_get_bool(jc, p, pp, "attn_split_mha", out->attn_split_mha, &out->attn_split_mha) ||
+           jv_get_bool(jc, p, pp, "attn_waves", out->attn_waves, &out->attn_waves) ||
+           jv_get_num(jc, p, pp, "attn_combine_us", false, out->attn_combine_us, 0, false, 1e6, &out->attn_combine_us) ||
+           jv_get_num(jc, p, pp, "attn_copy_us", false, out->attn_copy_us, 0, false, 1e6, &out->attn_copy_us) ||
            jv_get_num(jc, p, pp, "kernel_us", false, out->kernel_us, 0, false, 1e6, &out->kernel_us) ||
            jv_get_num(jc, p, pp, "allreduce_us", false, out->allreduce_us, 0, false, 1e6, &out->allreduce_us) ||
            jv_get_num(jc, p, pp, "link_eff", false, out->link_eff, 0, true, 1, &out->link_eff) ||
@@ -377,11 +381,13 @@ static json_t *gpu_json(const gpu_spec *g)
         {"gemm_k_half", p->gemm_k_half}, {"mem_eff", p->mem_eff}, {"attn_eff", p->attn_eff},
         {"attn_pad", p->attn_pad}, {"attn_prefill_us", p->attn_prefill_us}, {"attn_query_us", p->attn_query_us},
         {"attn_mem_eff", p->attn_mem_eff}, {"attn_us", p->attn_us}, {"attn_seq_us", p->attn_seq_us}, {"attn_unit_us", p->attn_unit_us},
-        {"attn_sm_share", p->attn_sm_share}, {"kernel_us", p->kernel_us}, {"allreduce_us", p->allreduce_us},
+        {"attn_sm_share", p->attn_sm_share}, {"attn_combine_us", p->attn_combine_us},
+        {"attn_copy_us", p->attn_copy_us}, {"kernel_us", p->kernel_us}, {"allreduce_us", p->allreduce_us},
         {"link_eff", p->link_eff}, {"cpu_step_us", p->cpu_step_us}, {"cpu_seq_us", p->cpu_seq_us},
     };
     for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) json_object_set_new(perf, nums[i].key, json_real(nums[i].v));
     json_object_set_new(perf, "attn_split_mha", json_boolean(p->attn_split_mha));
+    json_object_set_new(perf, "attn_waves", json_boolean(p->attn_waves));
     json_object_set_new(o, "perf", perf);
     return o;
 }

@@ -42,6 +42,16 @@ typedef struct gpu_perf {
     double attn_sm_share; /* work units (sequence x KV head x KV split) per SM that saturate
                              memory bandwidth; fewer units reach proportionally less */
     bool attn_split_mha;  /* decode splits the KV of models without grouped heads too */
+    bool attn_waves;      /* attention as FlashAttention 2 runs it: 64-query x 128-key tiles,
+                             its split-KV heuristic and waves of CTAs over the SMs (steptime.h);
+                             false: the closed-form model above. In the wave model attn_eff is
+                             the tensor efficiency of a tile, attn_sm_share the CTAs an SM runs
+                             at once, attn_unit_us a decode CTA's fixed time, attn_query_us the
+                             prefill's per query token and head; attn_pad and attn_split_mha are
+                             not used */
+    double attn_combine_us; /* wave model: fixed cost of the split-KV combine kernel */
+    double attn_copy_us;  /* wave model: fixed cost of the query and output layout copies that
+                             grouped-query decode makes with several sequences and KV heads */
     double kernel_us;     /* fixed cost per kernel: launch, ramp-up and tail */
     double allreduce_us;  /* fixed latency per tensor-parallel all-reduce */
     double link_eff;      /* fraction of the link bandwidth that all-reduce reaches */

@@ -102,10 +102,14 @@ double st_allreduce(const st_model *m, double bytes)
  * attn_pad) adds P (o + c) + P (P + 1) / 2 pairs to a chunk after o earlier tokens, so P x
  * kv_tokens + chunks x P (P + 1) / 2 in all. On top of the roofline: a fixed cost per call
  * (attn_prefill_us) and one per query token and head, spread over the SMs (attn_query_us). */
+static double wave_prefill(const st_model *m, double chunks, double kv_tokens, double q_tokens, double heads,
+                           double kv_heads, double head_dim);
+
 static double attention(const st_model *m, double chunks, double pairs, double kv_tokens, double q_tokens,
                         double heads, double kv_heads, double head_dim)
 {
     const gpu_perf *p = &m->cfg.gpu->perf;
+    if (p->attn_waves) return wave_prefill(m, chunks, kv_tokens, q_tokens, heads, kv_heads, head_dim);
     pairs += p->attn_pad * kv_tokens + chunks * p->attn_pad * (p->attn_pad + 1) / 2;
     double flops = 4 * heads * head_dim * pairs;
     double bytes = kv_tokens * 2 * kv_heads * head_dim * m->kv_bytes + q_tokens * 2 * heads * head_dim * ACT_BYTES;
@@ -113,7 +117,8 @@ static double attention(const st_model *m, double chunks, double pairs, double k
            (p->attn_prefill_us + p->attn_query_us * q_tokens * heads / m->sms) * 1e-6;
 }
 
-/* Decode attention (flash-decoding): each sequence's KV is split into chunks of up to 512 tokens
+/* Decode attention in the closed-form model (attn_waves false; the wave model is further down).
+ * Flash-decoding: each sequence's KV is split into chunks of up to 512 tokens
  * (at most 32 splits, vLLM's limit under CUDA graphs), one work unit per sequence, KV head and
  * split. Without attn_split_mha, a model whose heads are not grouped (as many KV heads as query
  * heads per GPU) is never split, as FlashAttention 2 splits the KV only when it folds a group of
@@ -132,12 +137,22 @@ static double attention(const st_model *m, double chunks, double pairs, double k
  * memory seconds per context token and for the queries and outputs; per_split, context tokens
  * per split over the whole batch (batch x split size); per, work units per SM and split (the
  * bandwidth share with k splits is min(1, k x per)); call, fixed seconds per call; unit, the
- * SM-side seconds of the work units, beside the compute. */
+ * SM-side seconds of the work units, beside the compute. The wave model fills kb1, kb0,
+ * per_split, call and its own fields (wave_prepare); attn_prepare zeroes the rest. */
+
+static void wave_prepare(const st_model *m, double batch, double heads, double kv_heads, double head_dim,
+                         attn_consts *a);
+static double wave_eval(const attn_consts *a, double ctx);
 
 static void attn_prepare(const st_model *m, double batch, double heads, double kv_heads, double head_dim,
                          attn_consts *a)
 {
     const gpu_perf *p = &m->cfg.gpu->perf;
+    memset(a, 0, sizeof *a);
+    if (p->attn_waves) {
+        wave_prepare(m, batch, heads, kv_heads, head_dim, a);
+        return;
+    }
     double bw = m->bw * attn_mem_eff(p);
     a->kc = 4 * heads * head_dim / (m->attn_peak * p->attn_eff);
     a->kb1 = 2 * kv_heads * head_dim * m->kv_bytes / bw;
@@ -158,9 +173,155 @@ static double inv_share(const attn_consts *a, int64_t k)
 /* One call's time at total context ctx (seconds). */
 static double attn_eval(const attn_consts *a, double ctx)
 {
+    if (a->waves) return wave_eval(a, ctx);
     double inv = inv_share(a, st_splits(a, (int64_t)ctx));
     double c = ctx * a->kc + a->unit, b = (ctx * a->kb1 + a->kb0) * inv;
     return (c > b ? c : b) + a->call;
+}
+
+/*
+ * ---- The wave model (attn_waves): FlashAttention 2's tiles, split heuristic and waves ----
+ *
+ * What vLLM runs on Ampere is FlashAttention 2's split-KV kernel (it is used whenever the KV
+ * cache is paged): CTAs of 128 threads on tiles of FA_BLOCK_M query rows x fa_block_n keys. The
+ * constants below are that kernel's; the efficiencies and fixed costs are the GPU entry's (see
+ * steptime.h for the formulas). Everything a decode call needs that does not depend on the
+ * context is prepared once (wave_prepare); the split key of a context then gives the split
+ * count, the waves and two lines in the context (wave_lines), as st_lines needs them.
+ */
+#define FA_BLOCK_M 64.0   /* query rows of a tile (the split-KV kernel's kBlockM) */
+#define FA_MAX_SPLITS 128 /* FlashAttention's upper bound on splits */
+
+/* Keys of a tile: kBlockN of the split-KV kernel for this head size. */
+static double fa_block_n(double head_dim) { return head_dim <= 64 ? 256 : head_dim <= 128 ? 128 : 64; }
+
+/* Rows of the combine kernel's CTAs (its kBlockM). */
+static double fa_combine_rows(double head_dim)
+{
+    return fmod(head_dim, 128) == 0 ? 4 : fmod(head_dim, 64) == 0 ? 8 : 16;
+}
+
+/* FlashAttention 2's num_splits_heuristic for `units` work units on `slots` CTA slots (it counts
+ * 2 per SM) when every split count is eligible (a KV of at least 128 blocks, where its rule that
+ * each split count must shorten the splits always holds): none when the units fill 80% of the
+ * slots, else the smallest count whose last wave is at least 85% as full as the best count's.
+ * Single precision, as FlashAttention computes it. */
+static int fa_splits(double units, int slots)
+{
+    if (units >= 0.8f * (float)slots) return 1;
+    int top = slots < FA_MAX_SPLITS ? slots : FA_MAX_SPLITS, u = (int)units;
+    float eff[FA_MAX_SPLITS], best = 0;
+    for (int s = 1; s <= top; s++) {
+        float waves = (float)(u * s) / (float)slots;
+        eff[s - 1] = waves / ceilf(waves);
+        if (eff[s - 1] > best) best = eff[s - 1];
+    }
+    for (int s = 1; s <= top; s++)
+        if (eff[s - 1] >= 0.85f * best) return s;
+    return 1;
+}
+
+/* fa_splits for this model's GPU, remembered per unit count (a cache: the same either way). */
+static int model_splits(const st_model *m, double units)
+{
+    int sms = (int)(m->sms + 0.5), slots = 2 * (sms < 1 ? 1 : sms);
+    size_t i = (size_t)units;
+    if (units != (double)i || i >= sizeof m->splits_memo / sizeof *m->splits_memo) return fa_splits(units, slots);
+    if (m->splits_memo[i] == 0) ((st_model *)m)->splits_memo[i] = (int16_t)fa_splits(units, slots);
+    return m->splits_memo[i];
+}
+
+/* The CTA slots of the wave model (SMs x attn_sm_share) and a CTA's seconds per tile there. */
+static double wave_slots(const st_model *m) { return m->sms * m->cfg.gpu->perf.attn_sm_share; }
+static double wave_tile(const st_model *m, double block_n, double head_dim)
+{
+    return 4 * FA_BLOCK_M * block_n * head_dim * wave_slots(m) / (m->attn_peak * m->cfg.gpu->perf.attn_eff);
+}
+
+static void wave_prepare(const st_model *m, double batch, double heads, double kv_heads, double head_dim,
+                         attn_consts *a)
+{
+    const gpu_perf *p = &m->cfg.gpu->perf;
+    double bw = m->bw * attn_mem_eff(p), block_n = fa_block_n(head_dim);
+    bool grouped = heads > kv_heads; /* FlashAttention folds the group into the query rows */
+    a->waves = true;
+    a->units = grouped ? batch * kv_heads * ceil(heads / kv_heads / FA_BLOCK_M) : batch * heads;
+    a->max_splits = grouped ? model_splits(m, a->units) : 1;
+    a->max_key = a->max_splits > 2 ? a->max_splits : 2; /* keys below it: one block per CTA */
+    a->per_split = (int64_t)(batch * block_n);
+    if (a->per_split < 1) a->per_split = 1;
+    a->slots = wave_slots(m);
+    a->tile = wave_tile(m, block_n, head_dim);
+    a->cta = p->attn_unit_us * 1e-6;
+    a->kb1 = 2 * kv_heads * head_dim * m->kv_bytes / bw;
+    a->kb0 = batch * 2 * heads * head_dim * ACT_BYTES / bw;
+    a->call = (p->attn_us + p->attn_seq_us * batch) * 1e-6;
+    if (grouped && batch >= 2 && kv_heads >= 2) /* queries in, outputs back: each read and written */
+        a->call += p->attn_copy_us * 1e-6 + batch * heads * head_dim * 4 * ACT_BYTES / bw;
+    double combine_ctas = ceil(batch * heads / fa_combine_rows(head_dim));
+    a->comb = p->attn_combine_us * 1e-6;
+    a->comb_split = batch * heads * head_dim * 4.0 / bw * (a->slots > combine_ctas ? a->slots / combine_ctas : 1);
+}
+
+/* The two lines of a call with split key `key` (seconds, and seconds per context token): the
+ * SMs' (waves of CTAs, each its fixed time and its KV blocks) and the memory's, both with the
+ * fixed costs of the call. Below the top key every CTA has one block; at the top key a CTA's
+ * blocks are ceil(n / splits), counted as (ctx / per_split + 1/2) / splits. */
+static void wave_lines(const attn_consts *a, int64_t key, double sm[2], double mem[2])
+{
+    int64_t k = key < 1 ? 1 : key, top = a->max_key > 0 ? a->max_key : 32;
+    double s = (double)(k < a->max_splits ? k : a->max_splits);
+    double waves = a->units * s / a->slots;
+    if (waves < 1) waves = 1;
+    double fixed = a->call + (s > 1 ? a->comb + s * a->comb_split : 0);
+    if (k < top) {
+        sm[0] = waves * (a->cta + a->tile) + fixed;
+        sm[1] = 0;
+    } else {
+        sm[0] = waves * (a->cta + 0.5 * a->tile / s) + fixed;
+        sm[1] = waves * a->tile / (s * (double)a->per_split);
+    }
+    mem[0] = a->kb0 + fixed;
+    mem[1] = a->kb1;
+}
+
+static double wave_eval(const attn_consts *a, double ctx)
+{
+    double sm[2], mem[2];
+    wave_lines(a, st_splits(a, (int64_t)ctx), sm, mem);
+    return fmax(sm[0] + sm[1] * ctx, mem[0] + mem[1] * ctx);
+}
+
+/* The KV blocks the CTAs of one prefill chunk read: c queries after o earlier tokens, one CTA per
+ * 64 queries, the i-th reading up to query min(64 (i + 1), c). Past 4096 CTAs, the sum's smooth
+ * part (each ceiling counted as its argument plus one half). */
+static double chunk_tiles(double c, double o, double block_n)
+{
+    double ctas = ceil(c / FA_BLOCK_M), t = 0;
+    if (ctas > 4096) return ctas * (o / block_n + 0.5) + FA_BLOCK_M * ctas * (ctas + 1) / (2 * block_n);
+    for (double i = 0; i < ctas; i++) t += ceil((o + fmin((i + 1) * FA_BLOCK_M, c)) / block_n);
+    return t;
+}
+
+/* Prefill attention in the wave model over `chunks` chunks of q_tokens queries and kv_tokens KV
+ * tokens in all, counted as that many average chunks; see steptime.h. */
+static double wave_prefill(const st_model *m, double chunks, double kv_tokens, double q_tokens, double heads,
+                           double kv_heads, double head_dim)
+{
+    const gpu_perf *p = &m->cfg.gpu->perf;
+    if (chunks <= 0 || q_tokens <= 0) return 0;
+    double c = q_tokens / chunks, o = kv_tokens / chunks - c;
+    if (o < 0) o = 0;
+    if (c == 1) { /* one query each: FlashAttention's decode path */
+        attn_consts a;
+        attn_prepare(m, chunks, heads, kv_heads, head_dim, &a);
+        return attn_eval(&a, kv_tokens);
+    }
+    double block_n = fa_block_n(head_dim), tile = wave_tile(m, block_n, head_dim);
+    double tiles = heads * chunks * chunk_tiles(c, o, block_n), longest = ceil((o + c) / block_n);
+    double sm = fmax(tiles * tile / wave_slots(m), longest * tile);
+    double kv = kv_tokens * 2 * kv_heads * head_dim * m->kv_bytes / (m->bw * attn_mem_eff(p));
+    return sm + kv + (p->attn_prefill_us + p->attn_query_us * q_tokens * heads / m->sms) * 1e-6 + kernel_s(m);
 }
 
 double st_attention_decode_op(const st_model *m, double batch, double ctx, double heads, double kv_heads,
@@ -258,7 +419,12 @@ int st_lines(const st_prepared *p, int64_t splits, st_line out[3])
 {
     double cpu_add = p->async ? 0 : p->cpu;
     int n = 0;
-    if (p->decodes > 0) {
+    if (p->decodes > 0 && p->attn.waves) {
+        double sm[2], mem[2];
+        wave_lines(&p->attn, splits, sm, mem);
+        out[n++] = (st_line){to_fx(p->fixed + p->layers * sm[0] + cpu_add), to_fx(p->layers * sm[1])};
+        out[n++] = (st_line){to_fx(p->fixed + p->layers * mem[0] + cpu_add), to_fx(p->layers * mem[1])};
+    } else if (p->decodes > 0) {
         const attn_consts *a = &p->attn;
         double inv = inv_share(a, splits);
         out[n++] = (st_line){to_fx(p->fixed + p->layers * (a->call + a->unit) + cpu_add), to_fx(p->layers * a->kc)};

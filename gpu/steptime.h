@@ -13,7 +13,32 @@
  * with the efficiencies and fixed costs taken from the GPU entry (gpu_perf). GEMM efficiency is a
  * curve in the shape: gemm_eff x m / (m + gemm_m_half) x n / (n + gemm_n_half) x k / (k +
  * gemm_k_half), m the rows (tokens). Prefill attention counts causal query-key pairs with each
- * chunk's queries padded by attn_pad (the kernel's query blocks). With CUDA graphs the token
+ * chunk's queries padded by attn_pad (the kernel's query blocks).
+ *
+ * With attn_waves the attention operators are modelled as FlashAttention 2 runs them (its
+ * split-KV kernel, which vLLM uses over a paged KV cache), from its own geometry: a CTA works on
+ * tiles of 64 query rows x BN keys (BN = 256, 128, 64 for head sizes up to 64, 128, larger), each
+ * tile taking t = 4 x 64 x BN x head_dim x SMs x attn_sm_share / (peak x attn_eff) of the CTA's
+ * time, and an SM runs attn_sm_share CTAs at once, so that CTAs run in W = CTAs / (SMs x
+ * attn_sm_share) waves (at least one).
+ *   Decode: with grouped heads FlashAttention folds each KV head's group of query heads into the
+ * query rows, so a sequence has kv_heads work units (heads without grouping: heads units, never
+ * split), and splits each unit's KV into s parts by its heuristic: none when the units fill 80%
+ * of 2 x SMs, else the s that fills those slots best (within 85%), never more than the KV
+ * blocks n = ceil(ctx / BN). A CTA (unit x split) costs attn_unit_us plus its blocks x t; the
+ * call takes max(W x (attn_unit_us + blocks x t), KV and query bytes / (bandwidth x
+ * attn_mem_eff)) plus attn_us, attn_seq_us per sequence, the combine kernel when split
+ * (attn_combine_us plus the fp32 partial outputs read by its CTAs of 4 rows) and, with grouped
+ * heads, several KV heads and several sequences, the two layout copies of the queries and outputs
+ * (attn_copy_us plus their bytes).
+ *   Prefill: chunks of c queries after o earlier tokens run ceil(c / 64) CTAs per head, the i-th
+ * reading ceil((o + min(64 (i + 1), c)) / BN) KV blocks (the causal triangle in whole tiles); the
+ * call takes max(tiles x t / (SMs x attn_sm_share), the longest CTA's blocks x t) plus the KV
+ * bytes / (bandwidth x attn_mem_eff), attn_query_us of SM time per query token and head over
+ * the SMs, attn_prefill_us and kernel_us. A batch's chunks count as its average chunk; a call
+ * whose chunks are all one token is the decode path (FlashAttention's, for max_seqlen_q = 1).
+ *
+ * With CUDA graphs the token
  * count is padded up to the next capture size (vLLM's list: 1, 2, 4, 8, 16, ... 256, 272, ...),
  * as vLLM pads it. CPU scheduling time per iteration overlaps the GPU step with async scheduling
  * (the step is max(GPU, CPU)), else it adds.
@@ -52,6 +77,7 @@ typedef struct st_config {
 
 typedef struct st_model {
     st_config cfg;
+    int16_t splits_memo[512]; /* attn_waves: FlashAttention's split count by work units (0: not yet) */
     /* per-GPU shapes */
     double q_heads, kv_heads, head_dim, hidden, qkv_n, o_k, inter, vocab;
     double experts, topk, moe_inter;
@@ -90,6 +116,12 @@ typedef struct st_prepared {
         double kc, kb1, kb0, per;
         int64_t per_split;
         double call, unit;
+        int64_t max_key;          /* the largest split key (0: 32) */
+        bool waves;               /* the wave model (attn_waves); below, its terms */
+        int64_t max_splits;       /* FlashAttention's split count at long contexts */
+        double units, slots;      /* work units (CTAs per split), CTAs the SMs run at once */
+        double tile, cta;         /* seconds of a CTA per KV block, and fixed per CTA */
+        double comb, comb_split;  /* combine kernel: fixed seconds, and per split */
     } attn;
 } st_prepared;
 
@@ -98,8 +130,8 @@ void st_prepare(const st_model *m, const st_batch *b, st_prepared *p);
 /*
  * Exact iteration times. The step time is kept in integer units of 2^-ST_FRAC ns ("fx") and is
  * the maximum of a few lines in the total decode context ctx: p + q x ctx, one per regime
- * (attention compute-bound, attention memory-bound, CPU-bound under async scheduling), the
- * memory-bound line depending on the split count. Being exact and piecewise affine, the time of
+ * (attention compute-bound (wave model: SM-bound), attention memory-bound, CPU-bound under async
+ * scheduling), the attention lines depending on the split key. Being exact and piecewise affine, the time of
  * many decode iterations has a closed form (sim/model/decoderun.h) that equals the sum of the
  * single iterations to the last fx. A step never exceeds ST_FX_MAX (about 19.5 hours).
  */
@@ -110,20 +142,24 @@ typedef struct st_line {
     int64_t p, q; /* fx, and fx per context token; 0 <= p, q <= ST_FX_MAX */
 } st_line;
 
-/* Splits per sequence at total decode context ctx: the ceiling of ctx / per_split, at most 32. */
+/* The split key at total decode context ctx: the ceiling of ctx / per_split, at most max_key
+ * (32 when 0). It is the split count per sequence in the closed-form model (splits of 512 tokens);
+ * in the wave model, the KV blocks per sequence (per_split = sequences x BN) up to the first count
+ * at which FlashAttention's split count stops growing, which sets the split count (min(key,
+ * max_splits)) and whether each CTA has one block. A step function of ctx, nondecreasing. */
 static inline int64_t st_splits(const struct attn_consts *a, int64_t ctx)
 {
-    int64_t s = (ctx + a->per_split - 1) / a->per_split;
-    return s > 32 ? 32 : s;
+    int64_t s = (ctx + a->per_split - 1) / a->per_split, top = a->max_key > 0 ? a->max_key : 32;
+    return s > top ? top : s;
 }
-/* The largest context with `splits` splits (INT64_MAX at the top). */
+/* The largest context with split key `splits` (INT64_MAX at the top). */
 static inline int64_t st_splits_last(const struct attn_consts *a, int64_t splits)
 {
-    return splits < 32 ? splits * a->per_split : INT64_MAX;
+    return splits < (a->max_key > 0 ? a->max_key : 32) ? splits * a->per_split : INT64_MAX;
 }
 
 /* The lines (1 to 3, returned count) whose maximum is the step of the prepared batch at any
- * context with `splits` splits. */
+ * context with split key `splits`. */
 int st_lines(const st_prepared *p, int64_t splits, st_line out[3]);
 
 /* A line's value at ctx, saturated at ST_FX_MAX. */

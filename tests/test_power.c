@@ -253,15 +253,16 @@ static void test_activity_and_power(void)
     CHECK(u_ideal > 0.6 && u_ideal < 0.63);
     CHECK(u > 0.3 && u < 0.55);
     CHECK(pw_power_w(h100, u) < 0.6 * h100->tdp_w);
-    /* a 2048-token prompt: compute-bound, its GEMMs at about gemm_eff (0.92 x 2048 / (2048 + 64))
-     * of peak, so u near 1 at the modelled step */
+    /* a 2048-token prompt: compute-bound, its GEMMs at the calibrated H100 efficiency (gemm_eff
+     * 0.79 and the m, n, k terms: about 0.73 of the datasheet peak, as our probe measured cuBLAS),
+     * so u about 0.75 at the modelled step */
     st_batch p = chunk(0, 2048);
     pw_batch(&pm, &p, &k);
     step = fs_time_to_s(st_step(&m, &p));
     u = pw_active(w, k.compute_s, k.memory_s, step) / step;
     fprintf(stderr, "  prefill of 2048: u %.3f at its %.2f ms step: %.0f W\n", u, step * 1e3,
             pw_power_w(h100, u));
-    CHECK(u > 0.85 && u <= 1);
+    CHECK(u > 0.7 && u <= 1);
     /* at the datasheet ceiling (step = compute_s) it is clamped */
     CHECK_NEAR(pw_active(w, k.compute_s, k.memory_s, k.compute_s), k.compute_s, 0);
 }

@@ -31,8 +31,9 @@ static const char usage_calibrate[] =
     "all-reduce, link efficiency) to measured operator times, and write the calibrated GPU entry as\n"
     "a catalog file that `run --catalog FILE`, `replay --catalog FILE` and a scenario's \"catalogs\"\n"
     "load in place of the shipped entry of the same name. Rows are fitted on the log of\n"
-    "model / measured, each operator family weighing the same; the error on held-out rows is\n"
-    "printed before and after.\n"
+    "model / measured, each operator family weighing the same; with attention rows, both attention\n"
+    "models are fitted (closed form, or FlashAttention's tiles, splits and waves: attn_waves) and\n"
+    "the better kept. The error on held-out rows is printed before and after.\n"
     "\n"
     "PROFILE is a CSV file whose format is told by its header (columns that must be present):\n"
     "%s"
@@ -45,6 +46,9 @@ static const char usage_calibrate[] =
     "                    the error on them (default 5); 0 fits every row and reports on them all\n"
     "  --exclude NAME    leave out the rows of an operator (allreduce.custom) or a family (gemm,\n"
     "                    attn_decode, attn_prefill, allreduce, elementwise); repeatable\n"
+    "  --keep KEY        do not fit the perf parameter KEY (attn_eff, ..., attn_waves,\n"
+    "                    attn_split_mha): it keeps --gpu's value, e.g. one carried from another\n"
+    "                    GPU's calibration with --catalog FILE; repeatable\n"
     "  --from FILE       fit nothing: take the parameters of the one GPU entry in FILE (another\n"
     "                    GPU's calibration) over to --gpu's peak FLOP/s, bandwidth and SM count\n"
     "  --catalog FILE    add GPUs from FILE first (repeatable)\n"
@@ -85,6 +89,8 @@ typedef struct args {
     int nexcludes;
     const char **catalogs;
     int ncatalogs;
+    const char **keeps; /* NULL-terminated */
+    int nkeeps;
     const char *gpu, *output, *from, *db;
     unsigned holdout;
     bool json;
@@ -96,6 +102,7 @@ static void args_init(args *a, int argc)
     a->profiles = fs_xcalloc((size_t)argc + 1, sizeof *a->profiles);
     a->excludes = fs_xcalloc((size_t)argc + 1, sizeof *a->excludes);
     a->catalogs = fs_xcalloc((size_t)argc + 1, sizeof *a->catalogs);
+    a->keeps = fs_xcalloc((size_t)argc + 1, sizeof *a->keeps);
 }
 
 static void args_fini(args *a)
@@ -103,6 +110,7 @@ static void args_fini(args *a)
     free(a->profiles);
     free(a->excludes);
     free(a->catalogs);
+    free(a->keeps);
 }
 
 static int parse_holdout(const char *v, unsigned *out)
@@ -259,7 +267,8 @@ static size_t perf_values(const gpu_perf *p, named *out)
         {"attn_query_us", p->attn_query_us}, {"attn_mem_eff", p->attn_mem_eff}, {"attn_us", p->attn_us},
         {"attn_seq_us", p->attn_seq_us},
         {"attn_unit_us", p->attn_unit_us}, {"attn_sm_share", p->attn_sm_share},
-        {"attn_split_mha", p->attn_split_mha}, {"allreduce_us", p->allreduce_us}, {"link_eff", p->link_eff},
+        {"attn_split_mha", p->attn_split_mha}, {"attn_waves", p->attn_waves}, {"attn_combine_us", p->attn_combine_us},
+        {"attn_copy_us", p->attn_copy_us}, {"allreduce_us", p->allreduce_us}, {"link_eff", p->link_eff},
     };
     memcpy(out, v, sizeof v);
     return sizeof v / sizeof *v;
@@ -372,9 +381,11 @@ static int parse_calibrate(int argc, char **argv, args *a)
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
             printf(usage_calibrate, prof_formats_help());
             return -1;
-        } else if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0 || strcmp(arg, "--from") == 0) {
+        } else if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0 || strcmp(arg, "--from") == 0 ||
+                   strcmp(arg, "--keep") == 0) {
             if (i + 1 >= argc) return usage_error("option %s needs a value", arg);
             if (strcmp(arg, "--from") == 0) a->from = argv[++i];
+            else if (strcmp(arg, "--keep") == 0) a->keeps[a->nkeeps++] = argv[++i];
             else a->output = argv[++i];
         } else if (arg[0] == '-' && arg[1] != '\0') {
             return usage_error("calibrate: unknown option '%s'", arg);
@@ -388,6 +399,9 @@ static int parse_calibrate(int argc, char **argv, args *a)
         return usage_error("calibrate --from fits nothing: drop the profiles ('%s', ...), or drop --from",
                            a->profiles[0]);
     if (!a->from && !a->nprofiles) return usage_error("%s", "calibrate needs profile files (or --from FILE)");
+    if (a->from && a->nkeeps) return usage_error("calibrate --from fits nothing: drop --keep %s", a->keeps[0]);
+    fs_error err;
+    if (cal_check_keep(a->keeps, &err)) return usage_error("%s", err.msg);
     return 0;
 }
 
@@ -413,18 +427,23 @@ int cmd_calibrate(int argc, char **argv)
         gpu_spec fitted = *g, reread;
         cal_fit_info info;
         fs_error err;
-        int fit = rc == 0 ? cal_fit(&fitted, &s, a.holdout, a.excludes, &info, &err) : 0;
+        int fit = rc == 0 ? cal_fit(&fitted, &s, a.holdout, a.excludes, a.keeps, &info, &err) : 0;
         if (fit) {
             print_error(&err);
-            rc = fit == CAL_NO_ROWS ? EXIT_INPUT : EXIT_RUN_FAILED;
+            rc = fit == CAL_FAILED ? EXIT_RUN_FAILED : EXIT_INPUT;
         }
         if (rc == 0) {
             char comment[1024];
             char held[64] = "nothing held out";
             if (a.holdout) snprintf(held, sizeof held, "1 in %u held out", a.holdout);
+            char keeps[256] = "";
+            for (int k = 0; k < a.nkeeps; k++) {
+                size_t used = strlen(keeps);
+                snprintf(keeps + used, sizeof keeps - used, "%s%s", k ? ", " : "; kept from the entry: ", a.keeps[k]);
+            }
             snprintf(comment, sizeof comment, "fleetsim calibrate: %s fitted on %zu profile rows of %s%s, %s; "
-                     "parameters fitted: %s", g->name, count_rows(&s, a.holdout, CAL_FIT, a.excludes),
-                     s.files[0].path, s.nfiles > 1 ? " and more files" : "", held, info.fitted);
+                     "parameters fitted: %s%s", g->name, count_rows(&s, a.holdout, CAL_FIT, a.excludes),
+                     s.files[0].path, s.nfiles > 1 ? " and more files" : "", held, info.fitted, keeps);
             rc = write_entry(&a, &fitted, comment, &reread);
         }
         if (rc == 0) report_calibration(&a, &s, g, &reread, &info);
