@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `fleetsim search` and `fleetsim size` end to end: search against queueing theory (an M/M/1
 # replica whose answer is known in closed form), the confidence-interval rule with --seeds, the
-# knee, the stored points; size on a small LLM case where the cheaper GPU clearly wins; same seed
+# knee, the stored points; size on a small LLM case where the cheaper GPU clearly wins, the run
+# behind each ranked fleet and size --report (its HTML part skipped without gnuplot); same seed
 # -> same bytes; bad input (exit 2, a message that says what was expected).
 set -u
 FLEETSIM=$1
@@ -196,6 +197,86 @@ check "x >= 2 && y == x - 1" "$w" "$f" 0 "size: $w replicas pass, $f fail"
 expect_code 0 "size budget" -- "$FLEETSIM" size "$T/llm.json" --load 12 --gpus l4 --budget-runs 1 --json --no-db
 [[ $(jget "$T/out" '$.runs') == 1 ]] && ok || bad "size: budget of 1 run"
 contains "$T/out" '"status": "budget"' "size: candidates left by the budget"
+
+# the run behind each ranked fleet: the first replication (seed_index 0) of the probe at its fewest
+# passing replicas, the same in --json ("run_id") and in the table's "run" column; L4 TP 1 needs a
+# second probe (1 replica fails), so its run is not its first probe's
+expect_code 0 "size run ids" -- "$FLEETSIM" size "$T/llm.json" --load 12 --gpus l4,h100 --seeds 2 --json --db "$T/ids.db"
+cp "$T/out" "$T/ids.json"
+ranked=$(sqlite3 :memory: "select group_concat(json_extract(value, '$.run_id'), ' ') from json_each(json_extract(
+  readfile('$T/ids.json'), '$.candidates')) where json_extract(value, '$.status') = 'ok'")
+nranked=$(wc -w <<<"$ranked")
+((nranked >= 3)) && ok || bad "size run ids: $nranked ranked fleets ($ranked)"
+[[ $(jget "$T/ids.json" '$.winner.run_id') == "${ranked%% *}" ]] && ok || bad "size: the winner's run_id"
+mismatch=$(sqlite3 "$T/ids.db" "with c as (select value v from json_each(json_extract(readfile('$T/ids.json'), '$.candidates'))
+  where json_extract(value, '$.status') = 'ok')
+  select count(*) from c left join points p on p.run_id = json_extract(c.v, '$.run_id')
+  where p.seed_index is not 0
+     or json_extract(p.params, '$.\"deployments[0].replicas\"') != json_extract(c.v, '$.replicas')
+     or json_extract(p.params, '$.\"deployments[0].gpu\"') != json_extract(c.v, '$.gpu')
+     or json_extract(p.params, '$.\"deployments[0].tp\"') != json_extract(c.v, '$.tp')
+     or coalesce(json_extract(p.params, '$.\"deployments[0].mig_profile\"'), '') != coalesce(json_extract(c.v, '$.mig_profile'), '')
+     or (select value from metrics m where m.run_id = p.run_id and m.name = 'slo_attainment') < 99")
+[[ $mismatch == 0 ]] && ok || bad "size: $mismatch ranked fleets whose run_id is not their passing probe's first replication"
+[[ $(jget "$T/ids.json" '$.winner.probes') -ge 2 &&
+   $(sqlite3 "$T/ids.db" "select min(point) from points where json_extract(params, '$.\"deployments[0].gpu\"') = 'L4'
+     and json_extract(params, '$.\"deployments[0].tp\"') = 1") != $(sqlite3 "$T/ids.db" "select point from points where
+     run_id = $(jget "$T/ids.json" '$.winner.run_id')") ]] &&
+  ok || bad "size: the winner (L4 TP 1) is backed by its settling probe, not its first"
+expect_code 0 "size run column" -- "$FLEETSIM" size "$T/llm.json" --load 12 --gpus l4,h100 --seeds 2 --db "$T/ids2.db"
+contains "$T/out" "probes    run" "size table: the run column"
+col=$(awk '/^rank /{on = 1; next} on && NF == 0 {exit} on {printf "%s%s", sep, $NF; sep = " "}' "$T/out")
+[[ $col == "$ranked" ]] && ok || bad "size table: run column '$col', the JSON (same probes, fresh database) '$ranked'"
+expect_code 0 "size no-db run ids" -- "$FLEETSIM" size "$T/llm.json" --load 2 --gpus l4 --json --no-db
+contains "$T/out" '"run_id": null' "size --no-db: run_id null"
+lacks_id=$(sqlite3 :memory: "select count(*) from json_each(json_extract(readfile('$T/out'), '$.candidates'))
+  where json_extract(value, '$.run_id') is not null")
+[[ $lacks_id == 0 ]] && ok || bad "size --no-db: $lacks_id run ids"
+
+# size --report: the ranked fleets' runs, cheapest first, in one self-contained HTML file whose
+# overlays and cost vs p99 chart compare them; those runs keep their request rows (the CDFs)
+if command -v gnuplot >/dev/null; then
+  expect_code 0 "size --report" -- "$FLEETSIM" size "$T/llm.json" --load 12 --gpus l4,h100 --seeds 2 --json \
+    --db "$T/rep.db" --report "$T/size.html"
+  cmp -s <(sed -E 's/"sweep": "[^"]*"//' "$T/out") <(sed -E 's/"sweep": "[^"]*"//' "$T/ids.json") && ok ||
+    bad "size --report: the answer (sweep name aside) differs from the same size without it"
+  [[ -s $T/size.html && ! -e $T/size.html.tmp ]] && ok || bad "size --report wrote the file (and no .tmp)"
+  contains "$T/err" "report of $nranked fleets (runs ${ranked// /, }) written to $T/size.html" "size --report message"
+  contains "$T/size.html" "$nranked runs compared" "size --report: every ranked fleet"
+  shown=$(grep -oE '<th>run [0-9]+: small-llm</th>' "$T/size.html" | awk '!seen[$0]++ { sub(/<th>run /, ""); sub(/:.*/, "");
+    printf "%s%s", sep, $0; sep = " " }')
+  [[ $shown == "$ranked" ]] && ok || bad "size --report: runs shown '$shown', ranked '$ranked' (rank order)"
+  for id in $ranked; do contains "$T/size.html" "<text>run $id: small-llm</text>" "size --report: run $id in the plots"; done
+  contains "$T/size.html" '<section class="plot" id="tradeoff"' "size --report: the cost vs p99 chart"
+  contains "$T/size.html" '<section class="plot" id="cdf-ttft"' "size --report: TTFT CDFs (request rows kept)"
+  refs=$(grep -oiE "(src|href)[[:space:]]*=[[:space:]]*(\"[^\"]*\"|'[^']*')" "$T/size.html" | grep -iE 'http:|https:|//|file:' || true)
+  [[ -z $refs ]] && ! grep -qiE '<script|<link|<img' "$T/size.html" && ok || bad "size --report: external references: $refs"
+  [[ $(sqlite3 "$T/rep.db" "select count(distinct r.run_id) = (select count(*) from points where seed_index = 0)
+    and (select count(*) from requests where run_id in (select run_id from points where seed_index = 1)) = 0
+    from requests r") == 1 ]] && ok || bad "size --report: request rows kept for first replications only"
+  # no fleet meets the SLO: nothing to report, no file, exit 0
+  expect_code 0 "size --report none" -- "$FLEETSIM" size "$T/llm.json" --load 2 --gpus l4 --slo ttft_ms=1 --max-gpus 2 \
+    --db "$T/none.db" --report "$T/none.html"
+  contains "$T/err" "no fleet meets the SLO, so there is no run to report: '$T/none.html' not written" "size --report none"
+  [[ ! -e $T/none.html ]] && ok || bad "size --report with no fleet wrote a file"
+else
+  echo "SKIP: size --report: gnuplot not found (Debian: gnuplot-nox); the report itself is not checked" >&2
+fi
+
+# size --report: refused without the database, and checked before the first probe
+expect_code 2 "size --report --no-db" -- "$FLEETSIM" size "$T/llm.json" --load 2 --gpus l4 --report "$T/x.html" --no-db
+contains "$T/err" "--report reads the runs back from the results database: drop --no-db, or give --db FILE" "size --report --no-db"
+expect_code 2 "size --report missing folder" -- "$FLEETSIM" size "$T/llm.json" --load 2 --gpus l4 --db "$T/miss.db" \
+  --report "$T/no/such/size.html"
+contains "$T/err" "cannot write the report: folder '$T/no/such': No such file or directory" "size --report missing folder"
+[[ ! -e $T/miss.db && ! -e $T/no ]] && ok || bad "size --report into a missing folder ran probes (or made the folder)"
+expect_code 2 "size --report without gnuplot" -- env PATH="$T/empty" "$FLEETSIM" size "$T/llm.json" --load 2 --gpus l4 \
+  --db "$T/miss.db" --report "$T/x.html"
+contains "$T/err" "gnuplot not found on PATH" "size --report without gnuplot"
+[[ ! -e $T/miss.db && ! -e $T/x.html ]] && ok || bad "size --report without gnuplot ran probes (or wrote a file)"
+expect_code 2 "size --report no value" -- "$FLEETSIM" size "$T/llm.json" --load 2 --gpus l4 --report
+contains "$T/err" "option --report needs a value" "size --report without a file"
+expect_code 0 "size --help" -- "$FLEETSIM" size --help; contains "$T/out" "--report FILE" "size --help: --report"
 
 # size: bad input
 expect_code 2 "size too few" -- "$FLEETSIM" size "$T/llm.json" --load 1 --set duration=20 --gpus l4 --no-db

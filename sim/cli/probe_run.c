@@ -308,11 +308,12 @@ int probe_point(probe_ctx *c, const json_t *base, const char *const *extra, int 
             code = EXIT_INPUT;
             break;
         }
-        cli_run run = {.db = o->db, .store_requests = sc.store_requests};
+        cli_run run = {.db = o->db, .store_requests = sc.store_requests || (o->keep_requests && k == 0)};
         fs_metrics m = {0};
         code = cli_execute(&sc, &run, &m);
         c->runs++;
         if (code == 0 && c->st) {
+            if (k == 0) r->run_id = run.run_id;
             store_point p = {c->sweep, point, k, params_text};
             if (store_point_add(c->st, run.run_id, &p, &err)) {
                 print_error(&err);

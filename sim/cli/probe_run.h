@@ -15,7 +15,9 @@
  * Storage: each replication is stored by cli_execute as an ordinary run, then its points row
  * (sweep, point, seed_index, params) is added at once through a second connection. The row is
  * written just after the run commits, not inside its transaction (cli_execute offers no hook for
- * it): a process killed between the two leaves one run without its points row.
+ * it): a process killed between the two leaves one run without its points row. A probe's result
+ * carries the id of its first replication's run (seed S), the run that stands for the probe where
+ * one is shown (size --report); with keep_requests that run also keeps its request rows.
  *
  * Ownership: probe_ctx_init/probe_ctx_fini pair up; the ctx holds the store handle, the sweep name
  * and copies of what it is given. probe_opts_fini releases what probe_opt allocated.
@@ -49,6 +51,8 @@ typedef struct probe_opts {
     double target;            /* attainment target, % (default 99) */
     int seeds;                /* replications per probe (default 1) */
     const char *rate_key;     /* --rate-key, or NULL: the workload's own (probe_default_rate_key) */
+    bool keep_requests;       /* store the request rows of each probe's first replication (a report's
+                                 CDFs read them); the other replications keep the scenario's choice */
 } probe_opts;
 
 /* Defaults, with room for argc option pointers. */
@@ -84,6 +88,7 @@ typedef struct probe_result {
     double request_throughput, output_throughput; /* req/s, tok/s */
     double arrived;           /* measured requests, the fewest of any replication */
     bool too_few;             /* arrived < probe_min_requests: the verdict is a failure */
+    int64_t run_id;           /* the stored run of the first replication (seed S); 0 with --no-db */
 } probe_result;
 
 /* The fewest measured requests a replication needs for a verdict at `target` %:

@@ -36,6 +36,13 @@
  * output tokens served per hour at the load. Ranked by $/hour, then fewer GPUs, then the order
  * the candidates were listed. Probes, seeds and order are fixed by the input, so the answer is
  * the same for the same seed.
+ *
+ * Each ranked fleet is backed by one stored run: the first replication of the probe that settled it
+ * at its fewest passing units (the table's "run" column, "run_id" in --json). --report FILE writes
+ * the HTML report (reports/report.h) of those runs, the winner first and the runners-up in rank
+ * order, at most REPORT_MAX_RUNS, so its overlays and its cost vs p99 chart compare the options;
+ * with it every probe's first replication keeps its request rows (the report's latency CDFs). It
+ * needs the database and is checked (gnuplot, the output folder) before the first probe.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -50,6 +57,7 @@
 #include "cli_internal.h"
 #include "mig.h"
 #include "probe_run.h"
+#include "report.h"
 #include "share.h"
 
 #define LB_SLACK 0.8       /* lower bound: load x this / saturated throughput of one replica */
@@ -76,12 +84,17 @@ static const char usage_size[] =
     "  --load RATE        the load, > 0 (req/s for workload.rate)\n"
     "  --gpus LIST        GPU types to consider, catalog names or aliases, comma-separated\n"
     "  --max-gpus N       at most N GPUs per fleet (default 64)\n"
-    "  --budget-runs N    at most N runs in all (default 300); candidates left are reported\n";
+    "  --budget-runs N    at most N runs in all (default 300); candidates left are reported\n"
+    "  --report FILE      also write the HTML report (as fleetsim report) of the ranked fleets' runs,\n"
+    "                     the cheapest first, at most 16; each probe's first replication keeps its\n"
+    "                     request rows for it. Needs the database and gnuplot\n";
+_Static_assert(REPORT_MAX_RUNS == 16, "usage_size says the report shows at most 16 fleets");
 static const char usage_size_tail[] =
     "  -h, --help         this text\n"
     "\n"
-    "exit status: 0 done (also when no fleet meets the SLO: \"winner\" is null); 1 the results\n"
-    "database failed; 2 bad usage or input; 130 interrupted.\n";
+    "exit status: 0 done (also when no fleet meets the SLO: \"winner\" is null, and no report is\n"
+    "written); 1 the results database failed; 2 bad usage or input (the report's included);\n"
+    "130 interrupted.\n";
 
 enum cand_status { C_PENDING, C_OK, C_INFEASIBLE, C_TOO_MANY, C_UNREACHABLE, C_PRUNED, C_BUDGET };
 static const char *const status_names[] = {"pending", "ok", "infeasible", "over_max_gpus", "unreachable", "pruned",
@@ -357,6 +370,7 @@ static json_t *cand_json(const cand *c)
     json_object_set_new(o, "highest_failing_replicas",
                         c->fail_max ? json_integer(replicas_of(c, c->fail_max)) : json_null());
     json_object_set_new(o, "probes", json_integer(c->probes));
+    json_object_set_new(o, "run_id", ok && c->best.run_id ? json_integer((json_int_t)c->best.run_id) : json_null());
     json_object_set_new(o, "reason", c->reason[0] ? json_string(c->reason) : json_null());
     return o;
 }
@@ -404,16 +418,18 @@ static void print_table(const sizer *z, const scenario *sc, const cand *v, int n
     } else {
         printf("no candidate meets the SLO within --max-gpus and the run budget\n");
     }
-    printf("\n%4s %-24s %-11s %3s %8s %5s %9s %12s %12s %12s %10s %6s\n", "rank", "GPU", "partition", "tp", "replicas",
-           "GPUs", "$/hour", "$/1M out tok", "p99 TTFT ms", "p99 TPOT ms", "attain %", "probes");
+    printf("\n%4s %-24s %-11s %3s %8s %5s %9s %12s %12s %12s %10s %6s %6s\n", "rank", "GPU", "partition", "tp",
+           "replicas", "GPUs", "$/hour", "$/1M out tok", "p99 TTFT ms", "p99 TPOT ms", "attain %", "probes", "run");
     int rank = 0;
     for (int i = 0; i < n && v[i].status == C_OK; i++) {
         const cand *c = &v[i];
         char part[32];
         cand_partition(c, part, sizeof part);
-        printf("%4d %-24s %-11s %3d %8d %5d %9.2f %12.3f %12.2f %12.2f %10.3f %6d\n", ++rank, c->gpu->name,
+        char run[24] = "-"; /* --no-db: nothing stored */
+        if (c->best.run_id) snprintf(run, sizeof run, "%lld", (long long)c->best.run_id);
+        printf("%4d %-24s %-11s %3d %8d %5d %9.2f %12.3f %12.2f %12.2f %10.3f %6d %6s\n", ++rank, c->gpu->name,
                part, c->tp, replicas_of(c, c->pass_min), gpus_of(c, c->pass_min), cand_usd(c),
-               usd_per_1m_out(c), c->best.p99_ttft_ms, c->best.p99_tpot_ms, c->best.attain_mean, c->probes);
+               usd_per_1m_out(c), c->best.p99_ttft_ms, c->best.p99_tpot_ms, c->best.attain_mean, c->probes, run);
     }
     bool head = false;
     for (int i = 0; i < n; i++) {
@@ -435,9 +451,42 @@ static void print_table(const sizer *z, const scenario *sc, const cand *v, int n
     }
 }
 
+/* The report of the ranked fleets' runs (v ranked), cheapest first. 0, or EXIT_INPUT after
+ * printing why; no fleet ranked: nothing written, 0 (the answer "none" is not an error). */
+static int write_report(const char *db, const char *out, const cand *v, int n)
+{
+    int64_t runs[REPORT_MAX_RUNS];
+    size_t nruns = 0;
+    int ranked = 0;
+    for (int i = 0; i < n && v[i].status == C_OK; i++, ranked++)
+        if (nruns < REPORT_MAX_RUNS) runs[nruns++] = v[i].best.run_id;
+    if (nruns == 0) {
+        fprintf(stderr, "fleetsim: size: no fleet meets the SLO, so there is no run to report: '%s' not written\n", out);
+        return 0;
+    }
+    if (ranked > REPORT_MAX_RUNS)
+        fprintf(stderr, "fleetsim: size: the report shows the %d cheapest of %d ranked fleets (at most %d runs in one "
+                "report)\n", REPORT_MAX_RUNS, ranked, REPORT_MAX_RUNS);
+    report_opts ro = {db, runs, nruns, out};
+    fs_error err;
+    long bytes = 0;
+    if (report_write(&ro, NULL, &bytes, &err)) {
+        print_error(&err);
+        return EXIT_INPUT;
+    }
+    char ids[REPORT_MAX_RUNS * 22] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < nruns; i++)
+        used += (size_t)snprintf(ids + used, sizeof ids - used, "%s%lld", i ? ", " : "", (long long)runs[i]);
+    fprintf(stderr, "fleetsim: report of %zu fleet%s (run%s %s) written to %s (%ld KiB)\n", nruns, nruns == 1 ? "" : "s",
+            nruns == 1 ? "" : "s", ids, out, (bytes + 1023) / 1024);
+    return 0;
+}
+
 typedef struct size_args {
     probe_opts o;
     const char *gpus;
+    const char *report;       /* --report FILE, or NULL */
     bool has_load;
     double load;
     uint64_t max_gpus, budget;
@@ -460,11 +509,13 @@ static int parse_args(int argc, char **argv, size_args *a)
             fputs(usage_size_tail, stdout);
             return 1;
         } else if (strcmp(arg, "--load") == 0 || strcmp(arg, "--gpus") == 0 || strcmp(arg, "--max-gpus") == 0 ||
-                   strcmp(arg, "--budget-runs") == 0) {
+                   strcmp(arg, "--budget-runs") == 0 || strcmp(arg, "--report") == 0) {
             if (i + 1 >= argc) return usage_error("option %s needs a value", arg);
             const char *v = argv[++i];
             if (strcmp(arg, "--gpus") == 0) {
                 a->gpus = v;
+            } else if (strcmp(arg, "--report") == 0) {
+                a->report = v;
             } else if (strcmp(arg, "--load") == 0) {
                 char *end;
                 a->load = strtod(v, &end);
@@ -488,6 +539,9 @@ static int parse_args(int argc, char **argv, size_args *a)
     if (!a->o.scenario) return usage_error("%s", "size needs a scenario file");
     if (!a->has_load) return usage_error("%s", "size needs --load RATE (the load to size for, > 0)");
     if (!a->gpus) return usage_error("%s", "size needs --gpus GPU[,GPU]... (the GPU types to consider)");
+    if (a->report && !a->o.db)
+        return usage_error("%s", "--report reads the runs back from the results database: drop --no-db, or give --db FILE");
+    a->o.keep_requests = a->report != NULL; /* the report's latency CDFs read the request rows */
     return 0;
 }
 
@@ -580,6 +634,12 @@ int cmd_size(int argc, char **argv)
     scenario sc;
     if (probe_load(&a.o, NULL, NULL, 0, NULL, &sc, &err)) {
         print_error(&err);
+        probe_opts_fini(&a.o);
+        return EXIT_INPUT;
+    }
+    if (a.report && report_check(a.report, &err)) { /* before the first probe, not after the last */
+        print_error(&err);
+        scenario_fini(&sc);
         probe_opts_fini(&a.o);
         return EXIT_INPUT;
     }
@@ -716,6 +776,7 @@ int cmd_size(int argc, char **argv)
         else print_table(&z, &sc, v, ncand);
         fflush(stdout);
         if (z.ctx.st) fprintf(stderr, "fleetsim: %d runs stored in %s as sweep %s\n", z.ctx.runs, a.o.db, z.ctx.sweep);
+        if (a.report) code = write_report(a.o.db, a.report, v, ncand);
     }
 out:
     probe_ctx_fini(&z.ctx);
