@@ -2,8 +2,8 @@
  * Profile import; see profile.h for the formats and what a row holds.
  *
  * Profiles are small (the largest public one, 9,240 GEMMs, is 0.8 MB), so a file is read whole
- * and split into lines here, which keeps line numbers exact; libcsv splits each line into fields
- * (quotes included). A record may not span lines: no profile format has one.
+ * and read a line per record (sim/base/csvlines.h), which keeps line numbers exact. A record may
+ * not span lines: no profile format has one.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "profile.h"
@@ -17,74 +17,14 @@
 #include <string.h>
 #include <strings.h>
 
-#include <csv.h>
+#include "csvlines.h"
+#include "readfile.h"
 
-/* ---- lines and fields ---- */
+/* ---- lines and fields (sim/base/csvlines.h) ---- */
 
-typedef struct reader {
-    const char *label;   /* file name for messages */
-    const char *data;
-    size_t len, pos;
-    int line;            /* the current record's line, 1-based */
-    struct csv_parser p;
-    char *buf;           /* the record's fields, NUL-terminated one after another */
-    size_t blen, bcap;
-    size_t *off;         /* each field's offset in buf */
-    int nf;
-    size_t off_cap;
-} reader;
+typedef csv_lines reader;
 
-static void on_field(void *data, size_t len, void *ctx)
-{
-    reader *rd = ctx;
-    rd->buf = fs_xgrow(rd->buf, &rd->bcap, rd->blen + len + 1, 1);
-    if ((size_t)rd->nf == rd->off_cap) rd->off = fs_xgrow(rd->off, &rd->off_cap, rd->off_cap + 1, sizeof *rd->off);
-    rd->off[rd->nf++] = rd->blen;
-    if (len) memcpy(rd->buf + rd->blen, data, len);
-    rd->blen += len;
-    rd->buf[rd->blen++] = '\0';
-}
-
-static void on_row(int c, void *ctx)
-{
-    (void)c;
-    (void)ctx;
-}
-
-static const char *field(const reader *rd, int i) { return rd->buf + rd->off[i]; }
-
-/* The next non-blank line's fields: 1, 0 at the end, -1 with err. */
-static int next_record(reader *rd, fs_error *err)
-{
-    while (rd->pos < rd->len) {
-        const char *s = rd->data + rd->pos;
-        const char *nl = memchr(s, '\n', rd->len - rd->pos);
-        size_t n = nl ? (size_t)(nl - s) : rd->len - rd->pos;
-        rd->pos += n + (nl != NULL);
-        rd->line++;
-        if (rd->line == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) { /* a UTF-8 byte order mark */
-            s += 3;
-            n -= 3;
-        }
-        if (n && s[n - 1] == '\r') n--;
-        if (memchr(s, '\0', n))
-            return fs_error_set(err, rd->label, rd->line, 0, "binary data (a NUL byte): expected CSV text");
-        size_t k = 0;
-        while (k < n && (s[k] == ' ' || s[k] == '\t')) k++;
-        if (k == n) continue;
-        rd->nf = 0;
-        rd->blen = 0;
-        size_t got = csv_parse(&rd->p, s, n, on_field, on_row, rd);
-        if (got != n || csv_fini(&rd->p, on_field, on_row, rd) != 0) {
-            int code = csv_error(&rd->p);
-            if (code == CSV_ENOMEM || code == CSV_ETOOBIG) fs_oom(n);
-            return fs_error_set(err, rd->label, rd->line, rd->nf + 1, "malformed CSV: a double quote must open a "
-                                "field, close it, or be doubled inside a quoted one (a record may not span lines)");
-        }
-        return 1;
-    }
-    return 0;
-}
+static const char *field(const reader *rd, int i) { return csv_lines_field(rd, i); }
 
 /* ---- the header ---- */
 
@@ -554,7 +494,7 @@ static int detect(import *im, const format **fmt, int *cols, fs_error *err)
 
 static int read_header(import *im, fs_error *err)
 {
-    int rc = next_record(&im->rd, err);
+    int rc = csv_lines_next(&im->rd, err);
     if (rc < 0) return -1;
     if (rc == 0) return fs_error_set(err, im->rd.label, 0, 0, "the file is empty (expected a header line)");
     if (im->rd.nf > MAX_COLS)
@@ -579,7 +519,7 @@ static int import_rows(import *im, fs_error *err)
     f->format = fmt->name;
     if (fmt->group_from_name) vidur_group(im->rd.label, im->group, sizeof im->group);
     int rc;
-    while ((rc = next_record(&im->rd, err)) == 1) {
+    while ((rc = csv_lines_next(&im->rd, err)) == 1) {
         if (im->rd.nf != im->h.n)
             return fs_error_set(err, im->rd.label, im->rd.line, 0, "expected %d fields as in the header, found %d",
                                 im->h.n, im->rd.nf);
@@ -614,12 +554,9 @@ int prof_read_buffer(prof_set *s, const char *label, const char *data, size_t le
     memset(f, 0, sizeof *f);
     f->path = fs_xstrdup(label);
     import im = {.s = s, .file = s->nfiles++, .first_row = s->n};
-    im.rd = (reader){.label = f->path, .data = data, .len = len};
-    if (csv_init(&im.rd.p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) fs_oom(sizeof im.rd.p);
+    csv_lines_init(&im.rd, f->path, data, len);
     int rc = import_rows(&im, err);
-    csv_free(&im.rd.p);
-    free(im.rd.buf);
-    free(im.rd.off);
+    csv_lines_fini(&im.rd);
     header_fini(&im.h);
     if (rc) { /* all or nothing: forget the file and its rows (err was formatted with its name first) */
         s->n = im.first_row;
@@ -630,20 +567,10 @@ int prof_read_buffer(prof_set *s, const char *label, const char *data, size_t le
 
 int prof_read_file(prof_set *s, const char *path, fs_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return fs_error_set(err, path, 0, 0, "cannot open: %s", strerror(errno));
-    char *data = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        data = fs_xgrow(data, &cap, len + 65536, 1);
-        size_t got = fread(data + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    int rc = bad ? fs_error_set(err, path, 0, 0, "cannot read: %s", strerror(errno))
-                 : prof_read_buffer(s, path, data, len, err);
+    char *data;
+    size_t len;
+    if (fs_read_file(path, &data, &len, err)) return -1;
+    int rc = prof_read_buffer(s, path, data, len, err);
     free(data);
     return rc;
 }

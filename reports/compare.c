@@ -14,6 +14,8 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "readfile.h"
+
 /* ---- a side: runs with their metrics, grouped into cases ---- */
 
 typedef struct cmetric {
@@ -518,27 +520,9 @@ compare_side *compare_side_load(const char *spec, fs_error *err)
         }
     }
     compare_side *s = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fs_error_set(err, path, 0, 0, "cannot open: %s", strerror(errno));
-        goto out;
-    }
-    size_t cap = 0, len = 0;
-    char *buf = NULL;
-    for (;;) {
-        buf = fs_xgrow(buf, &cap, len + 65536 + 1, 1);
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0) break;
-    }
-    bool failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        fs_error_set(err, path, 0, 0, "cannot read: %s", strerror(errno));
-        free(buf);
-        goto out;
-    }
-    buf[len] = '\0';
+    size_t len;
+    char *buf;
+    if (fs_read_file(path, &buf, &len, err)) goto out;
     s = fs_xcalloc(1, sizeof *s);
     s->spec = fs_xstrdup(spec);
     size_t skip = 0;

@@ -1,9 +1,9 @@
 /*
  * The openb trace reader and its replay; see openb.h for the format and what a replay measures.
  *
- * The lists are small (a few thousand rows), so each file is read whole and split into lines
- * here, which keeps line numbers exact; libcsv splits each line into fields (quotes included).
- * A record may not span lines: openb has none, and a line with an unclosed quote is reported.
+ * The lists are small (a few thousand rows), so each file is read whole and read a line per
+ * record (sim/base/csvlines.h), which keeps line numbers exact. A record may not span lines:
+ * openb has none, and a line with an unclosed quote is reported.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "openb.h"
@@ -16,105 +16,34 @@
 #include <string.h>
 #include <strings.h>
 
-#include <csv.h>
-
+#include "csvlines.h"
+#include "readfile.h"
 #include "rng.h"
 
-/* ---- CSV lines ---- */
+/* ---- CSV lines (sim/base/csvlines.h) ---- */
 
 typedef struct csv_in {
     const char *path;
-    char *data;
-    size_t len, pos;
-    int line;            /* the current record's line, 1-based */
-    struct csv_parser p;
-    char *buf;           /* the record's fields, NUL-terminated one after another */
-    size_t blen, bcap;
-    size_t *off;         /* each field's offset in buf */
-    int nf;
-    size_t off_cap;
+    char *data;          /* the whole file */
+    csv_lines r;
 } csv_in;
 
-static int read_all(csv_in *in, fs_error *err)
-{
-    FILE *f = fopen(in->path, "rb");
-    if (!f) return fs_error_set(err, in->path, 0, 0, "cannot open: %s", strerror(errno));
-    size_t cap = 0;
-    for (;;) {
-        in->data = fs_xgrow(in->data, &cap, in->len + 65536, 1);
-        size_t got = fread(in->data + in->len, 1, cap - in->len, f);
-        in->len += got;
-        if (got == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) return fs_error_set(err, in->path, 0, 0, "cannot read: %s", strerror(errno));
-    return 0;
-}
-
-static void on_field(void *data, size_t len, void *ctx)
-{
-    csv_in *in = ctx;
-    in->buf = fs_xgrow(in->buf, &in->bcap, in->blen + len + 1, 1);
-    if ((size_t)in->nf == in->off_cap) in->off = fs_xgrow(in->off, &in->off_cap, in->off_cap + 1, sizeof *in->off);
-    in->off[in->nf++] = in->blen;
-    if (len) memcpy(in->buf + in->blen, data, len);
-    in->blen += len;
-    in->buf[in->blen++] = '\0';
-}
-
-static void on_row(int c, void *ctx)
-{
-    (void)c;
-    (void)ctx;
-}
-
-static const char *field(const csv_in *in, int i) { return in->buf + in->off[i]; }
-
-/* The next non-blank line's fields: 1, 0 at the end, -1 with err. */
-static int next_record(csv_in *in, fs_error *err)
-{
-    while (in->pos < in->len) {
-        char *s = in->data + in->pos;
-        char *nl = memchr(s, '\n', in->len - in->pos);
-        size_t n = nl ? (size_t)(nl - s) : in->len - in->pos;
-        in->pos += n + (nl != NULL);
-        in->line++;
-        if (in->line == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) { /* a UTF-8 byte order mark */
-            s += 3;
-            n -= 3;
-        }
-        if (n && s[n - 1] == '\r') n--;
-        size_t k = 0;
-        while (k < n && (s[k] == ' ' || s[k] == '\t')) k++;
-        if (k == n) continue;
-        in->nf = 0;
-        in->blen = 0;
-        size_t got = csv_parse(&in->p, s, n, on_field, on_row, in);
-        if (got != n || csv_fini(&in->p, on_field, on_row, in) != 0) {
-            int code = csv_error(&in->p);
-            if (code == CSV_ENOMEM || code == CSV_ETOOBIG) fs_oom(n);
-            return fs_error_set(err, in->path, in->line, in->nf + 1, "malformed CSV: a double quote must open a "
-                                "field, close it, or be doubled inside a quoted one (a record may not span lines)");
-        }
-        return 1;
-    }
-    return 0;
-}
+static const char *field(const csv_in *in, int i) { return csv_lines_field(&in->r, i); }
+static int next_record(csv_in *in, fs_error *err) { return csv_lines_next(&in->r, err); }
 
 static int csv_open(csv_in *in, const char *path, fs_error *err)
 {
     *in = (csv_in){.path = path};
-    if (csv_init(&in->p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) fs_oom(sizeof in->p);
-    return read_all(in, err);
+    size_t len = 0;
+    int rc = fs_read_file(path, &in->data, &len, err);
+    csv_lines_init(&in->r, path, in->data ? in->data : "", len);
+    return rc;
 }
 
 static void csv_close(csv_in *in)
 {
-    csv_free(&in->p);
+    csv_lines_fini(&in->r);
     free(in->data);
-    free(in->buf);
-    free(in->off);
 }
 
 /* Header: the index of each wanted column (-1 when absent and optional). */
@@ -125,15 +54,15 @@ static int header(csv_in *in, const char *const *names, const bool *required, in
     if (rc == 0) return fs_error_set(err, in->path, 0, 0, "the file is empty (expected a header line)");
     for (int k = 0; k < n; k++) {
         col[k] = -1;
-        for (int i = 0; i < in->nf && col[k] < 0; i++)
+        for (int i = 0; i < in->r.nf && col[k] < 0; i++)
             if (strcmp(field(in, i), names[k]) == 0) col[k] = i;
         if (col[k] < 0 && required[k]) {
             char list[200] = "";
-            for (int i = 0; i < in->nf; i++) {
+            for (int i = 0; i < in->r.nf; i++) {
                 size_t used = strlen(list);
                 snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", field(in, i));
             }
-            return fs_error_set(err, in->path, in->line, 0, "expected a column named '%s' in the header, found: %s",
+            return fs_error_set(err, in->path, in->r.line, 0, "expected a column named '%s' in the header, found: %s",
                                 names[k], list);
         }
     }
@@ -142,9 +71,9 @@ static int header(csv_in *in, const char *const *names, const bool *required, in
 
 static int check_width(const csv_in *in, int width, fs_error *err)
 {
-    if (in->nf != width)
-        return fs_error_set(err, in->path, in->line, 0, "expected %d fields as in the header, found %d", width,
-                            in->nf);
+    if (in->r.nf != width)
+        return fs_error_set(err, in->path, in->r.line, 0, "expected %d fields as in the header, found %d", width,
+                            in->r.nf);
     return 0;
 }
 
@@ -156,7 +85,7 @@ static int field_int(const csv_in *in, int i, const char *name, int64_t lo, int6
     errno = 0;
     long long v = (*s >= '0' && *s <= '9') ? strtoll(s, &end, 10) : 0;
     if (!(*s >= '0' && *s <= '9') || errno || *end || v < lo || v > hi)
-        return fs_error_set(err, in->path, in->line, i + 1, "column '%s': expected an integer %lld..%lld, got '%s'",
+        return fs_error_set(err, in->path, in->r.line, i + 1, "column '%s': expected an integer %lld..%lld, got '%s'",
                             name, (long long)lo, (long long)hi, s);
     *out = v;
     return 0;
@@ -176,7 +105,7 @@ static int model_id(openb_trace *t, const csv_in *in, int col, const char *name,
     for (int m = 0; m < t->nmodels; m++)
         if (strcmp(t->models[m], name) == 0) return m;
     if (t->nmodels == PL_MAX_MODELS)
-        return fs_error_set(err, in->path, in->line, col + 1, "column 'model': more than %d GPU models (at '%s')",
+        return fs_error_set(err, in->path, in->r.line, col + 1, "column 'model': more than %d GPU models (at '%s')",
                             PL_MAX_MODELS, name);
     t->models[t->nmodels] = fs_xstrdup(name);
     return t->nmodels++;
@@ -189,7 +118,7 @@ static int load_nodes(openb_trace *t, const char *path, fs_error *err)
     csv_in in;
     int col[N_COLS], width, rc = csv_open(&in, path, err);
     if (rc == 0) rc = header(&in, names, required, N_COLS, col, err);
-    width = in.nf;
+    width = in.r.nf;
     size_t cap = 0;
     while (rc == 0 && (rc = next_record(&in, err)) == 1) {
         int64_t cpu, mem, gpus;
@@ -202,14 +131,14 @@ static int load_nodes(openb_trace *t, const char *path, fs_error *err)
         if (gpus > 0) {
             const char *name = field(&in, col[N_MODEL]);
             if (is_nan_text(name)) {
-                fs_error_set(err, path, in.line, col[N_MODEL] + 1, "column 'model': expected the GPU model of a "
+                fs_error_set(err, path, in.r.line, col[N_MODEL] + 1, "column 'model': expected the GPU model of a "
                              "node with %lld GPUs, got '%s'", (long long)gpus, name);
                 break;
             }
             if ((model = model_id(t, &in, col[N_MODEL], name, err)) < 0) break;
         }
         if (t->nnodes == INT32_MAX) {
-            fs_error_set(err, path, in.line, 0, "too many nodes");
+            fs_error_set(err, path, in.r.line, 0, "too many nodes");
             break;
         }
         t->nodes = fs_xgrow(t->nodes, &cap, (size_t)t->nnodes + 1, sizeof *t->nodes);
@@ -217,7 +146,7 @@ static int load_nodes(openb_trace *t, const char *path, fs_error *err)
         t->gpu_milli += gpus * PL_MILLI;
         rc = 0;
     }
-    if (rc == 0 && t->nnodes == 0) rc = fs_error_set(err, path, in.line, 0, "no nodes after the header");
+    if (rc == 0 && t->nnodes == 0) rc = fs_error_set(err, path, in.r.line, 0, "no nodes after the header");
     if (rc == 0 && t->gpu_milli == 0)
         rc = fs_error_set(err, path, 0, 0, "no node has a GPU (the load is measured against GPU capacity)");
     csv_close(&in);
@@ -249,7 +178,7 @@ static int load_pods(openb_trace *t, const char *path, fs_error *err)
     csv_in in;
     int col[P_COLS], width, rc = csv_open(&in, path, err);
     if (rc == 0) rc = header(&in, names, required, P_COLS, col, err);
-    width = in.nf;
+    width = in.r.nf;
     size_t cap = 0;
     while (rc == 0 && (rc = next_record(&in, err)) == 1) {
         int64_t cpu, mem, num, milli;
@@ -260,12 +189,12 @@ static int load_pods(openb_trace *t, const char *path, fs_error *err)
             field_int(&in, col[P_MILLI], "gpu_milli", 0, PL_MILLI, &milli, err))
             break;
         if (num > 0 && milli == 0) {
-            fs_error_set(err, path, in.line, col[P_MILLI] + 1, "column 'gpu_milli': expected 1..%d for a pod with "
+            fs_error_set(err, path, in.r.line, col[P_MILLI] + 1, "column 'gpu_milli': expected 1..%d for a pod with "
                          "num_gpu %lld, got '%s'", PL_MILLI, (long long)num, field(&in, col[P_MILLI]));
             break;
         }
         if (num == 0 && milli > 0) {
-            fs_error_set(err, path, in.line, col[P_MILLI] + 1, "column 'gpu_milli': expected 0 for a pod with "
+            fs_error_set(err, path, in.r.line, col[P_MILLI] + 1, "column 'gpu_milli': expected 0 for a pod with "
                          "num_gpu 0, got '%s'", field(&in, col[P_MILLI]));
             break;
         }
@@ -275,7 +204,7 @@ static int load_pods(openb_trace *t, const char *path, fs_error *err)
         t->demand_milli += num * milli;
         rc = 0;
     }
-    if (rc == 0 && t->npods == 0) rc = fs_error_set(err, path, in.line, 0, "no pods after the header");
+    if (rc == 0 && t->npods == 0) rc = fs_error_set(err, path, in.r.line, 0, "no pods after the header");
     if (rc == 0 && t->demand_milli == 0)
         rc = fs_error_set(err, path, 0, 0, "no pod asks for a GPU (the load is GPU demand over GPU capacity)");
     csv_close(&in);
